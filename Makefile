@@ -1,0 +1,59 @@
+# The README's commands call these targets. Each creates .venv and installs what is missing.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: help venv promtool test lint rules rules-check run health test-e2e-quick chaos-orchestrator bench clean
+
+help:
+	@echo "make run    - render rules, start the demo orchestrator, traffic and Prometheus on 127.0.0.1"
+	@echo "make test   - ruff, pytest (incl. promtool and end-to-end tests), rules freshness"
+	@echo "make rules  - re-render rules/ from the embedded default spec"
+	@echo "make bench  - benchmarks (not part of make test)"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# promtool and prometheus come from Debian's prometheus package (2.42).
+promtool:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
+	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+lint: venv
+	$(BIN)/ruff check .
+
+rules: venv
+	$(BIN)/slo-gen render -o rules
+
+# pytest exits 5 when it collected nothing; that is not a pass, so it fails here too.
+test: venv promtool lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+run: venv promtool
+	$(BIN)/python -m exporter.demo.stack
+
+health: venv
+	$(BIN)/python -m exporter.demo.health
+
+test-e2e-quick: venv promtool
+	$(BIN)/python -m pytest -m e2e -x -q
+
+chaos-orchestrator: venv
+	$(BIN)/python -m exporter.demo.chaos --dependency pms --outage
+
+bench: venv promtool
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,151 @@
+"""Typed field access over parsed YAML that records every problem instead of stopping at one.
+
+Each reader returns ``None`` after recording a problem, so validation carries on and the user
+sees all mistakes in one run, each with its field path (``slos[0].alerting.page.labels``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from slo.durations import DurationError, parse_duration
+from slo.errors import Problem
+from slo.numbers import to_decimal
+from slo.selectors import LABEL_NAME
+
+T = TypeVar("T")
+
+
+def join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+class Fields:
+    """Problem collector bound to one input file."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(Problem(self.file, path, message))
+
+    def mapping(
+        self,
+        value: Any,
+        path: str,
+        required: tuple[str, ...] = (),
+        optional: tuple[str, ...] = (),
+    ) -> dict[str, Any] | None:
+        """A mapping with exactly the allowed keys; unknown and missing keys are problems."""
+        if not isinstance(value, dict):
+            self.fail(path, f"must be a mapping, got {_kind(value)}")
+            return None
+        allowed = set(required) | set(optional)
+        for key in value:
+            if not isinstance(key, str):
+                self.fail(path, f"keys must be strings, got {key!r}")
+            elif key not in allowed:
+                hint = ", ".join(sorted(allowed))
+                self.fail(join(path, key), f"unknown field (allowed here: {hint})")
+        for key in required:
+            if key not in value:
+                self.fail(join(path, key), "is required")
+        return value
+
+    def sequence(self, value: Any, path: str) -> list[Any] | None:
+        if not isinstance(value, list):
+            self.fail(path, f"must be a list, got {_kind(value)}")
+            return None
+        return value
+
+    def string(
+        self, value: Any, path: str, pattern: re.Pattern[str] | None = None, what: str = ""
+    ) -> str | None:
+        if not isinstance(value, str):
+            self.fail(path, f"must be a string, got {_kind(value)}")
+            return None
+        if pattern is not None and not pattern.fullmatch(value):
+            self.fail(path, f"{value!r} is not {what or 'valid'}")
+            return None
+        return value
+
+    def text(self, value: Any, path: str) -> str | None:
+        """A free-form non-empty string (descriptions, label values)."""
+        s = self.string(value, path)
+        if s is not None and not s:
+            self.fail(path, "must not be empty")
+            return None
+        return s
+
+    def number(self, value: Any, path: str) -> Decimal | None:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            self.fail(path, f"must be a number, got {_kind(value)}")
+            return None
+        try:
+            d = to_decimal(value)
+        except (InvalidOperation, ValueError):
+            self.fail(path, f"{value!r} is not a number")
+            return None
+        if not d.is_finite():
+            self.fail(path, f"{value!r} must be a finite number")
+            return None
+        return d
+
+    def duration(self, value: Any, path: str) -> int | None:
+        if not isinstance(value, str):
+            self.fail(path, f"must be a duration string like '5m', got {_kind(value)}")
+            return None
+        try:
+            return parse_duration(value)
+        except DurationError as exc:
+            self.fail(path, str(exc))
+            return None
+
+    def labels(self, value: Any, path: str, reserved: frozenset[str] = frozenset()) -> dict:
+        """A label map: Prometheus label names (not ``__`` nor reserved) to non-empty strings."""
+        result: dict[str, str] = {}
+        if value is None:
+            return result
+        m = self.mapping(value, path, optional=tuple(k for k in value if isinstance(k, str))
+                         if isinstance(value, dict) else ())
+        if m is None:
+            return result
+        for key, val in m.items():
+            kpath = join(path, str(key))
+            if not isinstance(key, str) or not LABEL_NAME.fullmatch(key) or key.startswith("__"):
+                self.fail(kpath, f"{key!r} is not a valid label name")
+                continue
+            if key in reserved:
+                self.fail(kpath, f"label {key!r} is set by slo-gen and cannot be overridden")
+                continue
+            s = self.text(val, kpath)
+            if s is not None:
+                result[key] = s
+        return result
+
+    def each(
+        self, value: Any, path: str, read: Callable[[Any, str], T | None]
+    ) -> list[T]:
+        """Read every item of a list with ``read``; items with problems are left out."""
+        items = self.sequence(value, path)
+        if items is None:
+            return []
+        out = []
+        for i, item in enumerate(items):
+            got = read(item, join(path, i))
+            if got is not None:
+                out.append(got)
+        return out
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
