@@ -1,0 +1,157 @@
+"""``slo-gen``: render, validate, check and test SLO rules.
+
+A user's mistake prints one line per problem on stderr (file, field path, what is wrong) and
+exits 1; nothing is written unless everything rendered and passed ``promtool check``.
+"""
+
+from __future__ import annotations
+
+import glob
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from slo import promtool
+from slo.errors import UserError
+from slo.loader import load_default, load_paths
+from slo.render import FORMATS, render
+from slo.spec import ServiceSpec
+from slo.writer import Rendered, write_atomically
+
+DEFAULT_RULES_DIR = "rules"
+
+
+def _user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a UserError into its lines on stderr and exit status 1, never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _load(specs: tuple[str, ...]) -> list[ServiceSpec]:
+    return load_paths(list(specs)) if specs else load_default()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="orchestrator-slo")
+def main() -> None:
+    """Generate Prometheus SLO rules, burn-rate alerts and their promtool tests from a spec.
+
+    With no SPEC, the embedded default spec (the orchestrator's 99.5%/30d SLO and the runbook's
+    series and alerts) is used.
+    """
+
+
+@main.command("render")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("-o", "--output", default=DEFAULT_RULES_DIR, show_default=True,
+              help="Directory for <service>.rules.yml and <service>.test.yml; '-' writes the "
+                   "rules to stdout.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="prometheus",
+              show_default=True, help="Plain rule files, or a PrometheusRule object.")
+@click.option("--namespace", default=None, help="metadata.namespace of a PrometheusRule.")
+@click.option("--no-check", is_flag=True,
+              help="Skip 'promtool check rules' before writing (it runs when promtool exists).")
+@_user_errors
+def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | None,
+               no_check: bool) -> None:
+    """Render rules (and their tests) for SPEC files; the same spec gives the same bytes."""
+    files = render(_load(specs), fmt, namespace)
+    if not no_check:
+        _precheck(files, fmt)
+    if output == "-":
+        for f in files:
+            if not f.name.endswith(".test.yml"):
+                click.echo(f.text, nl=False)
+        return
+    for path in write_atomically(Path(output), files):
+        click.echo(f"wrote {path}", err=True)
+
+
+def _precheck(files: list[Rendered], fmt: str) -> None:
+    """Check what would be written with the real promtool, in a scratch directory."""
+    try:
+        promtool.promtool_path()
+    except UserError:
+        click.echo("note: promtool not found, rendered rules were not checked", err=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="slo-gen-") as tmp:
+        paths = []
+        for f in files:
+            if f.name.endswith(".test.yml"):
+                continue
+            text = f.text
+            if fmt == "prometheus-operator":
+                text = _operator_groups(text)
+            p = Path(tmp) / f.name
+            p.write_text(text, encoding="utf-8")
+            paths.append(str(p))
+        result = promtool.check_rules(paths)
+        if not result.ok:
+            raise UserError(f"rendered rules failed promtool check (nothing written):\n"
+                            f"{result.output}")
+
+
+def _operator_groups(text: str) -> str:
+    import yaml
+
+    from slo.writer import to_yaml
+
+    return to_yaml(yaml.safe_load(text)["spec"])
+
+
+@main.command("validate")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@_user_errors
+def validate_cmd(specs: tuple[str, ...]) -> None:
+    """Check SPEC files without writing anything; report every problem, one per line."""
+    loaded = _load(specs)
+    count = sum(len(s.slos) for s in loaded)
+    click.echo(f"ok: {len(loaded)} spec(s), {count} SLO(s)")
+
+
+def _files(files: tuple[str, ...], pattern: str) -> list[str]:
+    if files:
+        missing = [f for f in files if not Path(f).is_file()]
+        if missing:
+            raise UserError([*(f"{m}: no such file" for m in missing)])
+        return list(files)
+    found = sorted(glob.glob(str(Path(DEFAULT_RULES_DIR) / pattern)))
+    if not found:
+        raise UserError(f"no files given and none match {DEFAULT_RULES_DIR}/{pattern}")
+    return found
+
+
+@main.command("check")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@_user_errors
+def check_cmd(files: tuple[str, ...]) -> None:
+    """promtool check rules --lint=all --lint-fatal on FILES (default rules/*.rules.yml)."""
+    _report(promtool.check_rules(_files(files, "*.rules.yml")))
+
+
+@main.command("test")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@_user_errors
+def test_cmd(files: tuple[str, ...]) -> None:
+    """promtool test rules on FILES (default rules/*.test.yml)."""
+    _report(promtool.test_rules(_files(files, "*.test.yml")))
+
+
+def _report(result: promtool.Result) -> None:
+    click.echo(result.output)
+    if not result.ok:
+        sys.exit(1)

@@ -1,0 +1,156 @@
+"""Synthetic counter series for promtool tests, built from the SLI's own selectors.
+
+The generated tests feed the rules through the same selectors a real Prometheus would match,
+so a selector typo or a wrong matcher shows up as a failing test, not as silence in production.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from slo.errors import UserError
+from slo.numbers import format_number
+from slo.selectors import Matcher, Selector
+from slo.spec import SLI, EventsSLI, LatencySLI
+
+GENERIC_VALUES = ("", "synthetic", "500", "200", "5xx", "error", "ok", "0")
+MAX_COMBINATIONS = 4096
+
+
+@dataclass(frozen=True)
+class Segment:
+    """``minutes`` minutes of ``total`` events per minute, ``errors`` of them errors.
+
+    ``reset`` restarts the counters at zero first, as a restarted process would.
+    """
+
+    minutes: int
+    total: Decimal
+    errors: Decimal
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One input series and how much of each minute's traffic it counts."""
+
+    selector_text: str
+    share: str  # "total", "errors" or "good"
+
+
+def feeds(sli: SLI, group: dict[str, str], where: str) -> list[Feed]:
+    """Input series whose sums through the SLI's selectors give exactly total and error events."""
+    if isinstance(sli, LatencySLI):
+        base = sli.histogram
+        labels = _solve([base.matchers], [], where) | group
+        good = {**labels, "le": sli.le_label}
+        inf = {**labels, "le": "+Inf"}
+        return [
+            Feed(_series(base.metric + "_bucket", good), "good"),
+            Feed(_series(base.metric + "_bucket", inf), "total"),
+            Feed(_series(base.metric + "_count", labels), "total"),
+        ]
+    assert isinstance(sli, EventsSLI)
+    if sli.errors.metric != sli.total.metric:
+        err = _solve([sli.errors.matchers], [], where) | group
+        tot = _solve([sli.total.matchers], [], where) | group
+        return [Feed(_series(sli.errors.metric, err), "errors"),
+                Feed(_series(sli.total.metric, tot), "total")]
+    # One metric for both: error events must match both selectors, good ones only the total.
+    err = _solve([sli.errors.matchers, sli.total.matchers], [], where) | group
+    good = _solve([sli.total.matchers], [sli.errors.matchers], where) | group
+    return [Feed(_series(sli.total.metric, err), "errors"),
+            Feed(_series(sli.total.metric, good), "good")]
+
+
+def values(segments: list[Segment], share: str) -> str:
+    """promtool's expanding notation for a counter fed minute by minute."""
+    parts = ["0"]
+    value = Decimal(0)
+    for seg in segments:
+        step = _per_minute(seg, share)
+        minutes = seg.minutes
+        if seg.reset:
+            value = Decimal(0)
+            parts.append("0")
+            minutes -= 1
+        if minutes <= 0:
+            continue
+        first = value + step
+        parts.append(f"{_num(first)}+{_num(step)}x{minutes - 1}")
+        value += step * minutes
+    return " ".join(parts)
+
+
+def _per_minute(seg: Segment, share: str) -> Decimal:
+    if share == "total":
+        return seg.total
+    if share == "errors":
+        return seg.errors
+    return seg.total - seg.errors
+
+
+def _num(d: Decimal) -> str:
+    return format_number(d)
+
+
+def _series(metric: str, labels: dict[str, str]) -> str:
+    return Selector(metric, tuple(Matcher(k, "=", v) for k, v in sorted(labels.items()) if v)
+                    ).render()
+
+
+def _solve(must: list[tuple[Matcher, ...]], must_not: list[tuple[Matcher, ...]],
+           where: str) -> dict[str, str]:
+    """Label values satisfying every matcher in ``must`` and failing some matcher of each
+    ``must_not`` set; raise UserError when no simple value does."""
+    every = [m for ms in must + must_not for m in ms]
+    names = sorted({m.label for m in every})
+    candidates = [_candidates(name, every) for name in names]
+    for combo in itertools.islice(itertools.product(*candidates), MAX_COMBINATIONS):
+        labels = dict(zip(names, combo, strict=True))
+        if all(_matches(ms, labels) for ms in must) and not any(
+            _matches(ms, labels) for ms in must_not
+        ):
+            return {k: v for k, v in labels.items() if v}
+    shown = " / ".join(",".join(m.render() for m in ms) for ms in must + must_not)
+    raise UserError(f"{where}: cannot synthesize promtool test input for matchers {shown}; "
+                    "use '=' matchers or regexes that are alternations of literals")
+
+
+def _candidates(label: str, matchers: list[Matcher]) -> list[str]:
+    values: list[str] = []
+    for m in matchers:
+        if m.label != label:
+            continue
+        if m.op in ("=", "!="):
+            values.append(m.value)
+        else:
+            values.extend(_literals(m.value))
+    values.extend(GENERIC_VALUES)
+    return list(dict.fromkeys(values))
+
+
+def _literals(regex: str) -> list[str]:
+    body = regex[1:-1] if regex.startswith("(") and regex.endswith(")") else regex
+    out = [alt for alt in body.split("|") if re.fullmatch(r"[\w./:-]*", alt)]
+    # "5.." style: a digit followed by wildcards
+    if re.fullmatch(r"\d\.+", body):
+        out.append(body[0] + "0" * (len(body) - 1))
+    return out
+
+
+def _matches(matchers: tuple[Matcher, ...], labels: dict[str, str]) -> bool:
+    for m in matchers:
+        v = labels.get(m.label, "")
+        ok = {
+            "=": v == m.value,
+            "!=": v != m.value,
+            "=~": re.fullmatch(m.value, v) is not None,
+            "!~": re.fullmatch(m.value, v) is None,
+        }[m.op]
+        if not ok:
+            return False
+    return True

@@ -1,0 +1,140 @@
+"""Every PromQL shape the generator emits, in one place, named for what it computes.
+
+How the SLI is measured (rate first, then sum across instances, then divide), how the long
+windows and the 30-day period are derived cheaply from the 5-minute recorded counts, and what
+happens with no traffic are all decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from slo.durations import format_duration
+from slo.numbers import format_number
+from slo.selectors import Matcher, Selector, quote
+from slo.spec import SLI, EventsSLI, LatencySLI
+
+BASE_WINDOW = 300  # seconds; every longer window is averaged from the 5m recorded rates
+
+ERRORS_RATE = "slo:sli_errors:rate5m"
+TOTAL_RATE = "slo:sli_total:rate5m"
+OBJECTIVE = "slo:objective:ratio"
+ERROR_BUDGET = "slo:error_budget:ratio"
+PERIOD_DAYS = "slo:time_period:days"
+CURRENT_BURN = "slo:current_burn_rate:ratio"
+PERIOD_BURN = "slo:period_burn_rate:ratio"
+BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+WINDOW_LABEL = "slo_window"
+
+
+def error_ratio_name(window: int) -> str:
+    """``slo:sli_error:ratio_rate5m``: Sloth-compatible name of the error ratio over a window."""
+    return f"slo:sli_error:ratio_rate{format_duration(window)}"
+
+
+def series(name: str, identity: dict[str, str]) -> str:
+    """A recorded series of one SLO, selected by its identity labels."""
+    inner = ",".join(f"{k}={quote(v)}" for k, v in identity.items())
+    return f"{name}{{{inner}}}"
+
+
+def _by(group_by: tuple[str, ...]) -> str:
+    return f"sum by ({', '.join(group_by)}) " if group_by else "sum"
+
+
+def _sum_rate(selector: str, group_by: tuple[str, ...], window: int) -> str:
+    # rate() per series first, then sum: summing counters first would see an instance's restart
+    # as a huge negative step and overstate the rate.
+    return f"{_by(group_by)}(rate({selector}[{format_duration(window)}]))"
+
+
+def total_rate(sli: SLI, group_by: tuple[str, ...], window: int = BASE_WINDOW) -> str:
+    """Events per second, summed across instances."""
+    if isinstance(sli, EventsSLI):
+        return _sum_rate(sli.total.render(), group_by, window)
+    return _sum_rate(sli.histogram.with_suffix("_count"), group_by, window)
+
+
+def error_rate(sli: SLI, group_by: tuple[str, ...], window: int = BASE_WINDOW) -> str:
+    """Error events per second; zero (not absent) whenever there is any traffic at all.
+
+    An error counter that has not been created yet would otherwise make the ratio vanish exactly
+    when everything is fine; ``or 0 * total`` fills the gap with the right label set.
+    """
+    total = total_rate(sli, group_by, window)
+    if isinstance(sli, EventsSLI):
+        errors = _sum_rate(sli.errors.render(), group_by, window)
+    else:
+        good = _sum_rate(_bucket(sli), group_by, window)
+        errors = f"clamp_min({total} - {good}, 0)"
+    return f"({errors} or 0 * {total})"
+
+
+def _bucket(sli: LatencySLI) -> str:
+    hist: Selector = sli.histogram
+    return hist.with_suffix("_bucket", (Matcher("le", "=", sli.le_label),))
+
+
+def ratio_from_base(identity: dict[str, str]) -> str:
+    """Error ratio over 5m from the recorded rates; no traffic gives no sample, never NaN."""
+    errors = series(ERRORS_RATE, identity)
+    total = series(TOTAL_RATE, identity)
+    return f"{errors} / ({total} > 0)"
+
+
+def ratio_over(window: int, identity: dict[str, str]) -> str:
+    """Request-weighted error ratio over a long window, from the 5m recorded rates.
+
+    The mean of the error rate divided by the mean of the request rate weighs every request the
+    same (a mean of ratios would weigh a quiet night like a busy day), reads one sample per
+    evaluation instead of every raw sample of every instance, and never takes ``rate(x[30d])``.
+    Spans without traffic contribute zeros, not NaN; a window with no traffic at all is empty.
+    """
+    w = format_duration(window)
+    errors = f"avg_over_time({series(ERRORS_RATE, identity)}[{w}])"
+    total = f"avg_over_time({series(TOTAL_RATE, identity)}[{w}])"
+    return f"{errors} / ({total} > 0)"
+
+
+def ratio_raw(sli: SLI, group_by: tuple[str, ...], window: int) -> str:
+    """Error ratio over a window shorter than the base, straight from the raw counters."""
+    total = total_rate(sli, group_by, window)
+    return f"{error_rate(sli, group_by, window)} / ({total} > 0)"
+
+
+def without_window(expr: str) -> str:
+    """Drop the window label so series of different windows can be compared and combined."""
+    return f"max without ({WINDOW_LABEL}) ({expr})"
+
+
+def burn_rate(ratio_expr: str, budget: Decimal) -> str:
+    return f"{ratio_expr} / {format_number(budget)}"
+
+
+def budget_remaining(identity: dict[str, str]) -> str:
+    """1 - period burn rate; a period without any traffic has spent nothing, so it is 1."""
+    keys = ", ".join(identity)
+    return (f"(1 - {series(PERIOD_BURN, identity)}) "
+            f"or on ({keys}) (0 * {series(OBJECTIVE, identity)} + 1)")
+
+
+def constant(value: Decimal | int) -> str:
+    return f"vector({format_number(value)})"
+
+
+def pair_condition(long: int, short: int, threshold: Decimal, identity: dict[str, str]) -> str:
+    """Both windows at or above the threshold (``>=`` stated and tested: on the line fires)."""
+    t = format_number(threshold)
+    return (f"({series(error_ratio_name(long), identity)} >= {t} "
+            f"and ignoring ({WINDOW_LABEL}) {series(error_ratio_name(short), identity)} >= {t})")
+
+
+def traffic_guard(min_rate: Decimal, identity: dict[str, str]) -> str:
+    return (f" and ignoring ({WINDOW_LABEL}) "
+            f"{series(TOTAL_RATE, identity)} >= {format_number(min_rate)}")
+
+
+def absent_data(sli: SLI) -> str:
+    if isinstance(sli, EventsSLI):
+        return f"absent({sli.total.render()})"
+    return f"absent({sli.histogram.with_suffix('_count')})"

@@ -1,0 +1,207 @@
+"""Rule groups as plain data (dicts in output order), one group per SLO.
+
+One group per SLO keeps every alert in the same evaluation as the recordings it reads, so an
+alert never lags its inputs by an interval. The order inside a group is the data flow: 5m
+counts, window ratios, metadata, the spec's extra series, then alerts.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from slo import promql
+from slo.durations import format_duration
+from slo.numbers import format_number
+from slo.placeholders import Placeholder, expand
+from slo.plan import Pair, Plan, plan
+from slo.promql import BASE_WINDOW
+from slo.spec import SLO, AlertRoute, ServiceSpec
+
+Rule = dict[str, Any]
+
+
+def identity(service: str, slo: SLO) -> dict[str, str]:
+    """The labels that tell one SLO's series from every other's."""
+    return {"slo_service": service, "slo_name": slo.name}
+
+
+def escape_template(value: str) -> str:
+    """Alert labels are Go templates; user text containing ``{{`` must stay literal."""
+    return value.replace("{{", '{{ "{{" }}') if "{{" in value else value
+
+
+def build_groups(specs: list[ServiceSpec]) -> list[dict[str, Any]]:
+    groups = []
+    for spec in specs:
+        for slo in spec.slos:
+            groups.append(build_group(spec, slo))
+    return groups
+
+
+def group_name(service: str, slo: SLO) -> str:
+    return f"slo-{service}-{slo.name}"
+
+
+def build_group(spec: ServiceSpec, slo: SLO) -> dict[str, Any]:
+    p = plan(slo)
+    ident = identity(spec.service, slo)
+    static = {**ident, **dict(spec.labels)}
+    rules: list[Rule] = []
+    rules += sli_rules(p, ident, static)
+    rules += metadata_rules(p, ident, static)
+    rules += extra_series_rules(p, ident)
+    rules += alert_rules(p, ident, static)
+    return {"name": group_name(spec.service, slo), "rules": rules}
+
+
+def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Rule]:
+    slo = p.slo
+    rules: list[Rule] = [
+        _record(promql.ERRORS_RATE, promql.error_rate(slo.sli, slo.group_by), static),
+        _record(promql.TOTAL_RATE, promql.total_rate(slo.sli, slo.group_by), static),
+    ]
+    for w in p.windows:
+        window_label = {promql.WINDOW_LABEL: format_duration(w)}
+        if w < BASE_WINDOW:
+            expr = promql.ratio_raw(slo.sli, slo.group_by, w)
+            labels = {**static, **window_label}
+        elif w == BASE_WINDOW:
+            expr, labels = promql.ratio_from_base(ident), window_label
+        else:
+            expr, labels = promql.ratio_over(w, ident), window_label
+        rules.append(_record(promql.error_ratio_name(w), expr, labels))
+    return rules
+
+
+def metadata_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Rule]:
+    slo = p.slo
+    days = Decimal(slo.period) / Decimal(86400)
+    current = promql.without_window(promql.series(promql.error_ratio_name(BASE_WINDOW), ident))
+    period = promql.without_window(promql.series(promql.error_ratio_name(slo.period), ident))
+    return [
+        _record(promql.OBJECTIVE, promql.constant(slo.objective_ratio), static),
+        _record(promql.ERROR_BUDGET, promql.constant(slo.error_budget), static),
+        _record(promql.PERIOD_DAYS, promql.constant(days), static),
+        _record(promql.CURRENT_BURN, promql.burn_rate(current, p.budget), {}),
+        _record(promql.PERIOD_BURN, promql.burn_rate(period, p.budget), {}),
+        _record(promql.BUDGET_REMAINING, promql.budget_remaining(ident), {}),
+    ]
+
+
+def expand_placeholders(expr: str, p: Plan, ident: dict[str, str]) -> str:
+    """Turn the spec's ``${...}`` into this SLO's recorded series."""
+
+    def replace(ph: Placeholder) -> str:
+        if ph.name == "error_budget":
+            return format_number(p.budget)
+        if ph.name == "objective":
+            return format_number(p.slo.objective_ratio)
+        window = p.slo.period if ph.is_period else ph.window
+        assert window is not None
+        ratio = promql.series(promql.error_ratio_name(window), ident)
+        if ph.name == "error_ratio":
+            return ratio
+        return f"({promql.burn_rate(ratio, p.budget)})"
+
+    return expand(expr, replace)
+
+
+def extra_series_rules(p: Plan, ident: dict[str, str]) -> list[Rule]:
+    return [_record(s.record, expand_placeholders(s.expr, p, ident), {}) for s in p.slo.series]
+
+
+def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Rule]:
+    slo = p.slo
+    rules: list[Rule] = []
+    for route, pairs in ((slo.alerting.page, p.page), (slo.alerting.ticket, p.ticket)):
+        if pairs:
+            rules.append(_alert(route, burn_alert_expr(p, pairs, ident), static,
+                                burn_annotations(p, route, pairs), route.for_))
+    rules.append(_alert(slo.alerting.absent, promql.absent_data(slo.sli), static,
+                        absent_annotations(p), slo.alerting.absent.for_))
+    for extra in slo.alerts:
+        annotations = {**dict(extra.annotations), "runbook_url": slo.alerting.runbook_url}
+        annotations = {k: annotations[k] for k in sorted(annotations, key=_annotation_order)}
+        rule: Rule = {"alert": extra.alert, "expr": expand_placeholders(extra.expr, p, ident)}
+        if extra.for_:
+            rule["for"] = format_duration(extra.for_)
+        rule["labels"] = {k: escape_template(v) for k, v in extra.labels}
+        rule["annotations"] = _drop_empty(annotations)
+        rules.append(_drop_empty(rule))
+    return rules
+
+
+def burn_alert_expr(p: Plan, pairs: tuple[Pair, ...], ident: dict[str, str]) -> str:
+    """Any pair with both windows at or above its threshold; one alert identity across pairs."""
+    conditions = [promql.pair_condition(x.window.long, x.window.short, x.threshold, ident)
+                  for x in pairs]
+    expr = promql.without_window("\n    " + "\n  or\n    ".join(conditions) + "\n")
+    if p.slo.alerting.min_request_rate > 0:
+        expr = f"({expr}){promql.traffic_guard(p.slo.alerting.min_request_rate, ident)}"
+    return expr
+
+
+def describe_pairs(p: Plan, pairs: tuple[Pair, ...]) -> str:
+    return ", ".join(
+        f"{format_duration(x.window.long)}/{format_duration(x.window.short)} at "
+        f"{format_number(x.window.factor)}x (error ratio >= {_percent(x.threshold)})"
+        for x in pairs
+    )
+
+
+def _percent(ratio: Decimal) -> str:
+    return f"{format_number(ratio * 100)}%"
+
+
+def burn_annotations(p: Plan, route: AlertRoute, pairs: tuple[Pair, ...]) -> dict[str, str]:
+    slo = p.slo
+    what = "fast" if route is slo.alerting.page else "slowly"
+    defaults = {
+        "summary": f"{slo.name}: error budget burning {what} "
+                   f"(objective {format_number(slo.objective)}% over "
+                   f"{format_duration(slo.period)})",
+        "description": "Error ratio over the long window is {{ $value | humanizePercentage }}. "
+                       f"Fires when both windows of a pair reach the threshold: "
+                       f"{describe_pairs(p, pairs)}; the budget is {_percent(p.budget)}.",
+        "runbook_url": slo.alerting.runbook_url,
+    }
+    return _drop_empty({**defaults, **dict(route.annotations)})
+
+
+def absent_annotations(p: Plan) -> dict[str, str]:
+    slo = p.slo
+    defaults = {
+        "summary": f"{slo.name}: SLI data is missing",
+        "description": "No samples of the SLI's total-events counter: the SLO cannot be "
+                       "measured and its burn-rate alerts cannot fire.",
+        "runbook_url": slo.alerting.runbook_url,
+    }
+    return _drop_empty({**defaults, **dict(slo.alerting.absent.annotations)})
+
+
+def _annotation_order(key: str) -> tuple[int, str]:
+    order = {"summary": 0, "description": 1, "runbook_url": 3}
+    return order.get(key, 2), key
+
+
+def _record(name: str, expr: str, labels: dict[str, str]) -> Rule:
+    rule: Rule = {"record": name, "expr": expr}
+    if labels:
+        rule["labels"] = dict(labels)
+    return rule
+
+
+def _alert(route: AlertRoute, expr: str, static: dict[str, str], annotations: dict[str, str],
+           for_: int) -> Rule:
+    rule: Rule = {"alert": route.name, "expr": expr}
+    if for_:
+        rule["for"] = format_duration(for_)
+    labels = {**static, **dict(route.labels)}
+    rule["labels"] = {k: escape_template(v) for k, v in labels.items()}
+    rule["annotations"] = annotations
+    return rule
+
+
+def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v not in ("", None, {}, [])}

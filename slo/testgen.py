@@ -1,0 +1,312 @@
+"""promtool unit tests for every alert of every SLO, generated from the same plan as the rules.
+
+For each alert: a scenario that must fire it (with its exact labels) and checks where it must
+stay silent; for each SLO: traffic inside the objective, an hour of zero traffic, a counter
+reset and uneven traffic whose period ratio must equal the request-weighted truth. Every group
+sets ``interval:`` (left out, promtool puts every sample at t=0).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from slo import promql
+from slo.durations import format_duration
+from slo.inputs import Segment, feeds, values
+from slo.numbers import format_number, quantize
+from slo.plan import Pair, Plan, plan
+from slo.rules import build_group, expand_placeholders, identity
+from slo.spec import SLO, ServiceSpec
+
+INTERVAL = "1m"
+RATE = Decimal(1000)  # events per minute; 72 errors per 1000 sits exactly on 14.4x of 0.5%
+HEALTHY = 60  # minutes of clean traffic before trouble starts
+MARGIN = 10  # minutes after the computed detection time, for 5m smoothing and evaluation
+AGGREGATIONS = re.compile(r"\b(sum|avg|min|max|count|topk|bottomk|quantile|group|stddev|"
+                          r"stdvar|count_values|absent|absent_over_time|label_replace|"
+                          r"label_join|vector|scalar)\b\s*(\(|by|without)")
+
+Test = dict[str, Any]
+
+
+def build_tests(spec: ServiceSpec, rule_file: str) -> list[Test]:
+    tests: list[Test] = []
+    for i, slo in enumerate(spec.slos):
+        tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli").all()
+    return tests
+
+
+def test_document(specs: list[ServiceSpec], rule_file: str) -> dict[str, Any]:
+    tests: list[Test] = []
+    for spec in specs:
+        tests += build_tests(spec, rule_file)
+    return {"rule_files": [rule_file], "evaluation_interval": INTERVAL, "tests": tests}
+
+
+class SLOTests:
+    """The scenarios of one SLO."""
+
+    def __init__(self, spec: ServiceSpec, slo: SLO, where: str) -> None:
+        self.spec = spec
+        self.slo = slo
+        self.plan: Plan = plan(slo)
+        self.ident = identity(spec.service, slo)
+        self.group = {g: "synthetic" for g in slo.group_by}
+        self.static = {**self.ident, **dict(spec.labels), **self.group}
+        self.feeds = feeds(slo.sli, self.group, where)
+        self.rule_group = build_group(spec, slo)
+        self.alert_names = [r["alert"] for r in self.rule_group["rules"] if "alert" in r]
+        self.budget = slo.error_budget
+
+    def all(self) -> list[Test]:
+        tests = [self.pair_fires(p, severity) for severity, pairs
+                 in (("page", self.plan.page), ("ticket", self.plan.ticket))
+                 for p in self._distinct(pairs)]
+        tests += [self.full_outage_annotations(), self.absent_fires()]
+        tests += [self.extra_fires(i) for i in range(len(self.slo.alerts))]
+        tests += [self.within_objective(), self.zero_traffic(), self.counter_reset(),
+                  self.uneven_traffic()]
+        return tests
+
+    # -- scenarios ---------------------------------------------------------------------------
+
+    def pair_fires(self, pair: Pair, severity: str) -> Test:
+        """An error ratio between this pair's threshold and the next stricter one's."""
+        route = getattr(self.slo.alerting, severity)
+        pairs = self.plan.page if severity == "page" else self.plan.ticket
+        stricter = [p.threshold for p in pairs if p.threshold > pair.threshold]
+        ceiling = min(stricter) if stricter else Decimal(1)
+        ratio = quantize((pair.threshold + ceiling) / 2) if stricter else Decimal(1)
+        detect = max(_minutes_to_reach(ratio, pair.threshold, w, HEALTHY)
+                     for w in (pair.window.long, pair.window.short))
+        fire_at = HEALTHY + detect + MARGIN + route.for_ // 60
+        segments = [Segment(HEALTHY, RATE, Decimal(0)),
+                    Segment(fire_at - HEALTHY + 1, RATE, RATE * ratio)]
+        labels = {**self.static, **dict(route.labels)}
+        name = (f"{self.slo.name}: {route.name} fires at {_pct(ratio)} errors via "
+                f"{format_duration(pair.window.long)}/{format_duration(pair.window.short)}")
+        return self._group(name, segments,
+                           alert_checks=[_silent(route.name, HEALTHY - 1),
+                                         _silent(route.name, HEALTHY + 1)],
+                           exprs=[_firing(route.name, fire_at, labels)])
+
+    def absent_fires(self) -> Test:
+        route = self.slo.alerting.absent
+        segments = [Segment(10, RATE, Decimal(0))]
+        stop = 10 + 5  # the last sample goes stale after 5 minutes
+        fire_at = stop + route.for_ // 60 + 2
+        labels = {**self.static, **dict(route.labels)}
+        labels = {k: v for k, v in labels.items() if k not in self.group}
+        labels.update(self._absent_labels())
+        annotations = self._annotations(route.name)
+        return self._group(f"{self.slo.name}: {route.name} fires when the SLI disappears",
+                           segments, extend_to=fire_at, alert_checks=[
+                               _silent(route.name, 9),
+                               _firing_exactly(route.name, fire_at, labels, annotations)])
+
+    def full_outage_annotations(self) -> Test:
+        """Errors only, from the first minute: every window's ratio is exactly 1, so the
+        annotations' ``$value`` is known and the whole alert can be compared."""
+        checks = []
+        minutes = 10
+        for route, pairs in ((self.slo.alerting.page, self.plan.page),
+                             (self.slo.alerting.ticket, self.plan.ticket)):
+            if pairs:
+                at = minutes + route.for_ // 60
+                labels = {**self.static, **dict(route.labels)}
+                checks.append(_firing_exactly(route.name, at, labels,
+                                              self._annotations(route.name, "100%")))
+        end = minutes + max(self.slo.alerting.page.for_, self.slo.alerting.ticket.for_) // 60
+        segments = [Segment(end + 1, RATE, RATE)]
+        return self._group(f"{self.slo.name}: full outage from the start, whole alerts compared",
+                           segments, alert_checks=checks)
+
+    def _annotations(self, alert: str, value: str = "") -> dict[str, str]:
+        rule = next(r for r in self.rule_group["rules"] if r.get("alert") == alert)
+        return {k: v.replace("{{ $value | humanizePercentage }}", value)
+                for k, v in rule.get("annotations", {}).items()}
+
+    def extra_fires(self, index: int) -> Test:
+        extra = self.slo.alerts[index]
+        ratio = extra.test.error_ratio
+        after = extra.test.firing_after // 60
+        segments = [Segment(HEALTHY, RATE, Decimal(0)), Segment(after + 1, RATE, RATE * ratio)]
+        at = HEALTHY + after
+        expr = expand_placeholders(extra.expr, self.plan, self.ident)
+        inferred = self._result_labels(expr)
+        test = self._group(f"{self.slo.name}: {extra.alert} fires at {_pct(ratio)} errors",
+                           segments, alert_checks=[_silent(extra.alert, HEALTHY - 1)])
+        if inferred is not None:
+            labels = {**inferred, **dict(extra.labels)}
+            test["promql_expr_test"] = [_firing(extra.alert, at, labels)]
+        else:
+            test["promql_expr_test"] = [{
+                "expr": f'count(ALERTS{{alertname="{extra.alert}",alertstate="firing"}})',
+                "eval_time": _t(at), "exp_samples": [{"labels": "{}", "value": 1}]}]
+        return test
+
+    def within_objective(self) -> Test:
+        """Half the budget's error ratio for six hours: nothing may fire, ever."""
+        ratio = self.budget / 2
+        minutes = 360
+        segments = [Segment(minutes, RATE, RATE * ratio)]
+        checks = [_silent(n, t) for t in (30, 120, minutes) for n in self.alert_names]
+        return self._group(f"{self.slo.name}: traffic inside the objective fires nothing",
+                           segments, alert_checks=checks)
+
+    def zero_traffic(self) -> Test:
+        """Two healthy hours, then an hour without a single request."""
+        ratio = self.budget / 2
+        segments = [Segment(120, RATE, RATE * ratio), Segment(60, Decimal(0), Decimal(0))]
+        end = 180
+        checks = [_silent(n, t) for t in (150, end) for n in self.alert_names]
+        exprs = [self._no_nan(name, end) for name in self._record_names()]
+        exprs.append(self._close_to(promql.error_ratio_name(self.slo.period), ratio, end))
+        exprs.append({"expr": promql.series(promql.error_ratio_name(promql.BASE_WINDOW),
+                                            self.ident),
+                      "eval_time": _t(end), "exp_samples": []})
+        return self._group(f"{self.slo.name}: an hour of zero traffic is not an outage",
+                           segments, alert_checks=checks, exprs=exprs)
+
+    def counter_reset(self) -> Test:
+        ratio = self.budget / 2
+        segments = [Segment(90, RATE, RATE * ratio), Segment(90, RATE, RATE * ratio, reset=True)]
+        checks = [_silent(n, t) for t in (92, 100, 180) for n in self.alert_names]
+        exprs = [self._close_to(promql.error_ratio_name(promql.BASE_WINDOW), ratio, 100),
+                 {"expr": f"{promql.series(promql.TOTAL_RATE, self.ident)} < 0",
+                  "eval_time": _t(92), "exp_samples": []}]
+        return self._group(f"{self.slo.name}: a counter reset raises no alert", segments,
+                           alert_checks=checks, exprs=exprs)
+
+    def uneven_traffic(self) -> Test:
+        """Busy and clean, then quiet and failing: the period ratio must weigh requests."""
+        seg = min(180, self.slo.period // 60 // 4)
+        busy, quiet = RATE, RATE / 100
+        busy_ratio, quiet_ratio = Decimal("0.001"), Decimal("0.1")
+        # Five idle minutes at the end let the last 5m rates cover the tail: the period ratio
+        # then weighs every minute exactly once (a rolling window tapers over 5m at each edge).
+        segments = [Segment(seg, busy, busy * busy_ratio),
+                    Segment(seg, quiet, quiet * quiet_ratio),
+                    Segment(5, Decimal(0), Decimal(0))]
+        truth = (busy * busy_ratio + quiet * quiet_ratio) / (busy + quiet)
+        exprs = [self._close_to(promql.error_ratio_name(self.slo.period), truth, 2 * seg + 5,
+                                tolerance="1e-9")]
+        return self._group(f"{self.slo.name}: period ratio is request-weighted under uneven "
+                           "traffic", segments, exprs=exprs)
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _group(self, name: str, segments: list[Segment], alert_checks: list[Test] | None = None,
+               exprs: list[Test] | None = None, extend_to: int | None = None) -> Test:
+        series = []
+        for feed in self.feeds:
+            text = values(segments, feed.share)
+            if extend_to is not None:
+                text += f" _x{extend_to}"
+            series.append({"series": feed.selector_text, "values": text})
+        test: Test = {"name": name, "interval": INTERVAL, "input_series": series}
+        if alert_checks:
+            test["alert_rule_test"] = alert_checks
+        if exprs:
+            test["promql_expr_test"] = exprs
+        return test
+
+    def _distinct(self, pairs: tuple[Pair, ...]) -> list[Pair]:
+        seen: dict[Decimal, Pair] = {}
+        for p in sorted(pairs, key=lambda p: p.threshold, reverse=True):
+            seen.setdefault(p.threshold, p)
+        return list(seen.values())
+
+    def _record_names(self) -> list[str]:
+        return list(dict.fromkeys(r["record"] for r in self.rule_group["rules"] if "record" in r))
+
+    def _no_nan(self, name: str, at: int) -> Test:
+        sel = name if not name.startswith("slo:") else promql.series(name, self.ident)
+        return {"expr": f"count({sel} != {sel})", "eval_time": _t(at), "exp_samples": []}
+
+    def _close_to(self, name: str, value: Decimal, at: int, tolerance: str = "1e-9") -> Test:
+        sel = promql.series(name, self.ident)
+        v = format_number(value)
+        labels = {**self.static, promql.WINDOW_LABEL: name.rsplit("ratio_rate", 1)[-1]}
+        return {"expr": f"abs({sel} - {v}) / {v} < bool {tolerance}", "eval_time": _t(at),
+                "exp_samples": [{"labels": _labels_text(labels), "value": 1}]}
+
+    def _absent_labels(self) -> dict[str, str]:
+        sli = self.slo.sli
+        sel = sli.total if hasattr(sli, "total") else sli.histogram
+        return {m.label: m.value for m in sel.matchers if m.op == "="}
+
+    def _result_labels(self, expr: str) -> dict[str, str] | None:
+        """Labels of an extra alert's result when they follow from the series it reads."""
+        return infer_labels(expr, self._known_labels())
+
+    def _known_labels(self) -> dict[str, dict[str, str]]:
+        """Labels of every recorded series an extra rule can read, in rule order."""
+        known: dict[str, dict[str, str]] = {}
+        for w in self.plan.windows:
+            known[promql.error_ratio_name(w)] = {**self.static,
+                                                promql.WINDOW_LABEL: format_duration(w)}
+        for s in self.slo.series:
+            labels = infer_labels(expand_placeholders(s.expr, self.plan, self.ident), known)
+            if labels is not None:
+                known[s.record] = labels
+        return known
+
+
+def infer_labels(expr: str, known: dict[str, dict[str, str]]) -> dict[str, str] | None:
+    """The result labels of an expression that only filters or does arithmetic on known series;
+    ``None`` when it aggregates or mixes label sets, and the test falls back to counting."""
+    if AGGREGATIONS.search(expr):
+        return None
+    found = [known[n] for n in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr) if n in known]
+    distinct = {tuple(sorted(d.items())) for d in found}
+    return dict(distinct.pop()) if len(distinct) == 1 else None
+
+
+def _minutes_to_reach(ratio: Decimal, threshold: Decimal, window: int, healthy: int) -> int:
+    """Minutes of a constant error ratio until a window (holding only the data there is) reaches
+    the threshold, after ``healthy`` clean minutes."""
+    w = window // 60
+    if healthy + 0 >= w:
+        t = threshold * w / ratio
+    else:
+        t = threshold * healthy / (ratio - threshold)
+        if healthy + t > w:
+            t = threshold * w / ratio
+    return int(t) + 1
+
+
+def _silent(name: str, minute: int) -> Test:
+    return {"eval_time": _t(minute), "alertname": name, "exp_alerts": []}
+
+
+def _firing(name: str, minute: int, labels: dict[str, str]) -> Test:
+    """The alert is firing with exactly these labels (annotations are checked elsewhere: their
+    ``$value`` depends on where in the window the check lands)."""
+    full = {"__name__": "ALERTS", "alertname": name, "alertstate": "firing", **labels}
+    return {"expr": f'ALERTS{{alertname="{name}",alertstate="firing"}}', "eval_time": _t(minute),
+            "exp_samples": [{"labels": _labels_text(full), "value": 1}]}
+
+
+def _firing_exactly(name: str, minute: int, labels: dict[str, str],
+                    annotations: dict[str, str]) -> Test:
+    return {"eval_time": _t(minute), "alertname": name,
+            "exp_alerts": [{"exp_labels": labels, "exp_annotations": annotations}]}
+
+
+def _labels_text(labels: dict[str, str]) -> str:
+    from slo.selectors import quote
+
+    name = labels.get("__name__", "")
+    inner = ", ".join(f"{k}={quote(v)}" for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{inner}}}"
+
+
+def _t(minutes: int) -> str:
+    return format_duration(minutes * 60) if minutes > 0 else "0s"
+
+
+def _pct(ratio: Decimal) -> str:
+    return f"{format_number(ratio * 100)}%"
