@@ -19,6 +19,16 @@ from slo.selectors import LABEL_NAME
 T = TypeVar("T")
 
 
+class _Missing:
+    """Stands in for a required key that is absent: already reported, so readers stay quiet."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
 def join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
@@ -43,6 +53,8 @@ class Fields:
         optional: tuple[str, ...] = (),
     ) -> dict[str, Any] | None:
         """A mapping with exactly the allowed keys; unknown and missing keys are problems."""
+        if value is MISSING:
+            return None
         if not isinstance(value, dict):
             self.fail(path, f"must be a mapping, got {_kind(value)}")
             return None
@@ -53,12 +65,14 @@ class Fields:
             elif key not in allowed:
                 hint = ", ".join(sorted(allowed))
                 self.fail(join(path, key), f"unknown field (allowed here: {hint})")
-        for key in required:
-            if key not in value:
-                self.fail(join(path, key), "is required")
-        return value
+        missing = [key for key in required if key not in value]
+        for key in missing:
+            self.fail(join(path, key), "is required")
+        return {**value, **dict.fromkeys(missing, MISSING)} if missing else value
 
     def sequence(self, value: Any, path: str) -> list[Any] | None:
+        if value is MISSING:
+            return None
         if not isinstance(value, list):
             self.fail(path, f"must be a list, got {_kind(value)}")
             return None
@@ -67,6 +81,8 @@ class Fields:
     def string(
         self, value: Any, path: str, pattern: re.Pattern[str] | None = None, what: str = ""
     ) -> str | None:
+        if value is MISSING:
+            return None
         if not isinstance(value, str):
             self.fail(path, f"must be a string, got {_kind(value)}")
             return None
@@ -84,6 +100,8 @@ class Fields:
         return s
 
     def number(self, value: Any, path: str) -> Decimal | None:
+        if value is MISSING:
+            return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             self.fail(path, f"must be a number, got {_kind(value)}")
             return None
@@ -98,6 +116,8 @@ class Fields:
         return d
 
     def duration(self, value: Any, path: str) -> int | None:
+        if value is MISSING:
+            return None
         if not isinstance(value, str):
             self.fail(path, f"must be a duration string like '5m', got {_kind(value)}")
             return None

@@ -23,7 +23,8 @@ from slo.spec import SLO, ServiceSpec
 INTERVAL = "1m"
 RATE = Decimal(1000)  # events per minute; 72 errors per 1000 sits exactly on 14.4x of 0.5%
 HEALTHY = 60  # minutes of clean traffic before trouble starts
-MARGIN = 10  # minutes after the computed detection time, for 5m smoothing and evaluation
+MAX_HISTORY = 720  # longest healthy history a generated test replays (minutes at 1m steps)
+SMOOTHING = 4  # minutes: long windows average 5m rates, so they lag the math by ~2.5m
 AGGREGATIONS = re.compile(r"\b(sum|avg|min|max|count|topk|bottomk|quantile|group|stddev|"
                           r"stdvar|count_values|absent|absent_over_time|label_replace|"
                           r"label_join|vector|scalar)\b\s*(\(|by|without)")
@@ -73,23 +74,33 @@ class SLOTests:
     # -- scenarios ---------------------------------------------------------------------------
 
     def pair_fires(self, pair: Pair, severity: str) -> Test:
-        """An error ratio between this pair's threshold and the next stricter one's."""
+        """An error ratio between this pair's threshold and the next stricter one's.
+
+        When the looser pairs' long windows are short enough to fill with healthy history
+        first (up to 12h), the check lands before any looser pair could fire, so the test
+        proves this pair's own threshold and windows, not just "the alert fires".
+        """
         route = getattr(self.slo.alerting, severity)
         pairs = self.plan.page if severity == "page" else self.plan.ticket
         stricter = [p.threshold for p in pairs if p.threshold > pair.threshold]
-        ceiling = min(stricter) if stricter else Decimal(1)
-        ratio = quantize((pair.threshold + ceiling) / 2) if stricter else Decimal(1)
-        detect = max(_minutes_to_reach(ratio, pair.threshold, w, HEALTHY)
-                     for w in (pair.window.long, pair.window.short))
-        fire_at = HEALTHY + detect + MARGIN + route.for_ // 60
-        segments = [Segment(HEALTHY, RATE, Decimal(0)),
-                    Segment(fire_at - HEALTHY + 1, RATE, RATE * ratio)]
+        ratio = quantize((pair.threshold + min(stricter)) / 2) if stricter else Decimal(1)
+        looser = [p for p in pairs if p.threshold < pair.threshold]
+        history = max(p.window.long for p in [pair, *looser]) // 60
+        if history > MAX_HISTORY:
+            history = max(HEALTHY, pair.window.long // 60) if pair.window.long // 60 <= \
+                MAX_HISTORY else HEALTHY
+        fire_at = history + _detect(ratio, pair, history) + SMOOTHING + route.for_ // 60
+        # _detect rounds up; one minute less is a lower bound on when a looser pair can fire
+        isolated = all(history + _detect(ratio, q, history) - 1 > fire_at for q in looser)
+        segments = [Segment(history, RATE, Decimal(0)),
+                    Segment(fire_at - history + 1, RATE, RATE * ratio)]
         labels = {**self.static, **dict(route.labels)}
-        name = (f"{self.slo.name}: {route.name} fires at {_pct(ratio)} errors via "
+        how = "only" if isolated else "at least"
+        name = (f"{self.slo.name}: {route.name} fires at {_pct(ratio)} errors, {how} via "
                 f"{format_duration(pair.window.long)}/{format_duration(pair.window.short)}")
         return self._group(name, segments,
-                           alert_checks=[_silent(route.name, HEALTHY - 1),
-                                         _silent(route.name, HEALTHY + 1)],
+                           alert_checks=[_silent(route.name, history - 1),
+                                         _silent(route.name, history + 1)],
                            exprs=[_firing(route.name, fire_at, labels)])
 
     def absent_fires(self) -> Test:
@@ -263,6 +274,11 @@ def infer_labels(expr: str, known: dict[str, dict[str, str]]) -> dict[str, str] 
     found = [known[n] for n in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr) if n in known]
     distinct = {tuple(sorted(d.items())) for d in found}
     return dict(distinct.pop()) if len(distinct) == 1 else None
+
+
+def _detect(ratio: Decimal, pair: Pair, history: int) -> int:
+    return max(_minutes_to_reach(ratio, pair.threshold, w, history)
+               for w in (pair.window.long, pair.window.short))
 
 
 def _minutes_to_reach(ratio: Decimal, threshold: Decimal, window: int, healthy: int) -> int:

@@ -17,6 +17,7 @@ import jinja2
 import yaml
 
 import slo
+from slo.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,14 @@ def render_template(name: str, **context: Any) -> str:
 
 def write_atomically(directory: Path, files: list[Rendered]) -> list[Path]:
     """Write every file or none: temporaries first, then renames."""
+    try:
+        return _write(directory, files)
+    except OSError as exc:
+        raise UserError(f"{exc.filename or directory}: cannot write: {exc.strerror or exc}"
+                        ) from None
+
+
+def _write(directory: Path, files: list[Rendered]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, Path]] = []
     try:
