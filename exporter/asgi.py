@@ -45,12 +45,14 @@ class PrometheusMiddleware:
                 app if hasattr(app, "routes") else None)
             route_resolver = StarletteRoutes(source)
         self.resolve = route_resolver
+        self._outcomes = self.inst.requests.outcomes  # hot path: skip attribute chains
+        self._clock = self.inst.clock
+        self._in_flight = self.inst.in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        inst = self.inst
         endpoint = self.resolve(scope)
         method = scope["method"]
         if method not in KNOWN_METHODS:
@@ -63,8 +65,8 @@ class PrometheusMiddleware:
                 status = message["status"]
             await send(message)
 
-        clock = inst.clock
-        in_flight = inst.in_flight
+        clock = self._clock
+        in_flight = self._in_flight
         in_flight.inc()
         start = clock()
         try:
@@ -72,16 +74,16 @@ class PrometheusMiddleware:
         except Exception as exc:
             end = clock()
             in_flight.dec()
-            inst.requests.failure(endpoint, method, status, exc).record(end - start, end)
+            self.inst.requests.failure(endpoint, method, status, exc).record(end - start, end)
             raise
         except BaseException:  # cancelled (client gone, shutdown): not the service's error
             in_flight.dec()
             raise
         end = clock()
         in_flight.dec()
-        outcome = inst.requests.outcomes.get((endpoint, method, status))
+        outcome = self._outcomes.get((endpoint, method, status))
         if outcome is None:
-            outcome = inst.requests.outcome(endpoint, method, status)
+            outcome = self.inst.requests.outcome(endpoint, method, status)
         outcome.record(end - start, end)
 
 

@@ -125,11 +125,9 @@ class RatioWindows:
             tags, totals, errors = snap[res]
             last = int(now // res)
             first = last - n + 1
-            total = err = 0
-            for slot, tag in enumerate(tags):
-                if first <= tag <= last:
-                    total += totals[slot]
-                    err += errors[slot]
+            inside = [first <= tag <= last for tag in tags]
+            total = sum(t for t, keep in zip(totals, inside, strict=True) if keep)
+            err = sum(e for e, keep in zip(errors, inside, strict=True) if keep)
             if cur >= 0 and first <= (cur * self._base) // res <= last:
                 total += cur_total
                 err += cur_errors

@@ -1,0 +1,1 @@
+"""Benchmarks that print tables; never run as tests and never asserted on."""

@@ -1,0 +1,242 @@
+"""Middleware overhead per request: direct ASGI calls to a small FastAPI app, no network.
+
+Run: ``.venv/bin/python bench/bench_middleware.py [--requests N] [--runs R]``
+
+Every configuration gets its own app with the same routes and is called with the same scope;
+configurations are interleaved run by run so machine drift hits them alike. The table shows the
+median time per request over the runs, the overhead against the bare app measured in the same
+process, and the ratio to the bare app. Third-party middleware is included when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from exporter import Instrumentation, PrometheusMiddleware, TemplateMatcher
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/reservations/{rid}")
+    async def reservation(rid: str) -> dict[str, str]:
+        return {"id": rid}
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    return app
+
+
+class PassThrough:
+    """The floor: an ASGI middleware that does nothing."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+class HandWritten:
+    """DESIGN.md's reference row: cached ``Counter`` and ``Histogram`` children, nothing else."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        registry = CollectorRegistry()
+        self.counter = Counter("ref_requests_total", "r", ["endpoint", "method", "status"],
+                               registry=registry)
+        self.histogram = Histogram("ref_duration_seconds", "d", ["endpoint", "method"],
+                                   registry=registry)
+        self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        status = 0
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        start = time.perf_counter()
+        await self.app(scope, receive, send_status)
+        duration = time.perf_counter() - start
+        key = ("/reservations/{rid}", scope["method"], status)
+        pair = self.children.get(key)
+        if pair is None:
+            pair = (self.counter.labels(key[0], key[1], str(status)),
+                    self.histogram.labels(key[0], key[1]))
+            self.children[key] = pair
+        pair[0].inc()
+        pair[1].observe(duration)
+
+
+def bare() -> Any:
+    return make_app()
+
+
+def passthrough() -> Any:
+    app = make_app()
+    app.add_middleware(PassThrough)
+    return app
+
+
+def hand_written() -> Any:
+    app = make_app()
+    app.add_middleware(HandWritten)
+    return app
+
+
+def ours(slo_series: bool) -> Callable[[], Any]:
+    def build() -> Any:
+        app = make_app()
+        inst = Instrumentation(CollectorRegistry(), slo_series=slo_series)
+        app.add_middleware(PrometheusMiddleware, instrumentation=inst, routes_from=app)
+        return app
+    return build
+
+
+def instrumentator() -> Any:
+    from prometheus_fastapi_instrumentator import Instrumentator
+
+    app = make_app()
+    Instrumentator(registry=CollectorRegistry()).instrument(app)
+    return app
+
+
+def starlette_exporter() -> Any:
+    from starlette_exporter import PrometheusMiddleware as SEMiddleware
+
+    app = make_app()
+    # starlette-exporter registers into the global registry; a unique prefix avoids clashes.
+    app.add_middleware(SEMiddleware, app_name="bench", prefix="bench_se", group_paths=True)
+    return app
+
+
+def candidates() -> list[tuple[str, Callable[[], Any]]]:
+    out: list[tuple[str, Callable[[], Any]]] = [
+        ("bare FastAPI app", bare),
+        ("empty pass-through middleware", passthrough),
+        ("reference: cached Counter + Histogram", hand_written),
+        ("ours, contract only (slo_series=False)", ours(False)),
+        ("ours, contract + in-process SLO series", ours(True)),
+    ]
+    for label, build, module in (
+        ("prometheus-fastapi-instrumentator", instrumentator, "prometheus_fastapi_instrumentator"),
+        ("starlette-exporter", starlette_exporter, "starlette_exporter"),
+    ):
+        try:
+            __import__(module)
+        except ImportError:
+            print(f"(skipping {label}: not installed)")
+            continue
+        out.append((label, build))
+    return out
+
+
+SCOPE = {
+    "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+    "scheme": "http", "path": "/reservations/42", "raw_path": b"/reservations/42",
+    "root_path": "", "query_string": b"", "headers": [(b"host", b"bench")],
+    "client": ("127.0.0.1", 1234), "server": ("127.0.0.1", 80),
+}
+
+
+async def receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def send(message: dict[str, Any]) -> None:
+    return None
+
+
+async def run_once(app: Any, n: int) -> float:
+    """Seconds per request over ``n`` sequential requests (garbage collector paused)."""
+    scope = SCOPE
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(n):
+            await app(dict(scope), receive, send)
+        return (time.perf_counter() - start) / n
+    finally:
+        gc.enable()
+
+
+async def bench(
+    builds: list[tuple[str, Callable[[], Any]]], n: int, runs: int
+) -> list[tuple[str, float]]:
+    apps = [(label, build()) for label, build in builds]
+    for _, app in apps:  # warm up: build middleware stacks, fill caches
+        await run_once(app, 500)
+    samples: dict[str, list[float]] = {label: [] for label, _ in apps}
+    for _ in range(runs):
+        for label, app in apps:
+            samples[label].append(await run_once(app, n))
+    return [(label, statistics.median(samples[label])) for label, _ in apps]
+
+
+async def tiny_app(scope: Any, receive: Any, send: Any) -> None:
+    """The smallest ASGI app: isolates the middleware's own cost from FastAPI's."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def tiny_candidates() -> list[tuple[str, Callable[[], Any]]]:
+    def wrapped(slo_series: bool) -> Callable[[], Any]:
+        def build() -> Any:
+            inst = Instrumentation(CollectorRegistry(), slo_series=slo_series)
+            return PrometheusMiddleware(tiny_app, inst,
+                                        route_resolver=TemplateMatcher(["/reservations/{rid}"]))
+        return build
+
+    return [
+        ("bare tiny ASGI app", lambda: tiny_app),
+        ("empty pass-through middleware", lambda: PassThrough(tiny_app)),
+        ("reference: cached Counter + Histogram", lambda: HandWritten(tiny_app)),
+        ("ours, contract only (slo_series=False)", wrapped(False)),
+        ("ours, contract + in-process SLO series", wrapped(True)),
+    ]
+
+
+def table(title: str, results: list[tuple[str, float]]) -> None:
+    base = results[0][1]
+    print(f"\n{title}\n")
+    print(f"| {'middleware':<42} | {'µs/request':>10} | {'overhead µs':>11} | {'ratio':>6} |")
+    print(f"|{'-' * 44}|{'-' * 12}|{'-' * 13}|{'-' * 8}|")
+    for label, per in results:
+        print(f"| {label:<42} | {per * 1e6:>10.2f} | {(per - base) * 1e6:>11.2f} "
+              f"| {per / base:>6.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5_000, help="requests per run")
+    parser.add_argument("--runs", type=int, default=15, help="runs per configuration (>= 5)")
+    args = parser.parse_args()
+    runs = max(5, args.runs)
+    how = (f"median of {runs} interleaved runs x {args.requests} requests, direct ASGI calls, "
+           f"Python {sys.version.split()[0]}")
+    table(f"Small FastAPI app ({how})", asyncio.run(bench(candidates(), args.requests, runs)))
+    table(f"Middleware alone around a trivial ASGI app ({how})",
+          asyncio.run(bench(tiny_candidates(), args.requests * 4, runs)))
+
+
+if __name__ == "__main__":
+    main()
