@@ -29,17 +29,24 @@ class StarletteRoutes:
 
     def __init__(self, app: Any = None, maxsize: int = DEFAULT_CACHE) -> None:
         self._app = app
+        # Apps by id: routers define __eq__ without __hash__, so the cache key holds the id and
+        # this dict keeps the app alive (so the id cannot be reused by another object).
+        self._apps: dict[int, Any] = {}
         self._cached = functools.lru_cache(maxsize=maxsize)(self._resolve)
 
     def __call__(self, scope: Mapping[str, Any]) -> str | None:
         app = self._app if self._app is not None else scope.get("app")
         if app is None:
             return None
-        return self._cached(app, scope["method"], scope["path"], scope.get("root_path", ""))
+        key = id(app)
+        if key not in self._apps:
+            if len(self._apps) >= 64:
+                return None
+            self._apps[key] = app
+        return self._cached(key, scope["method"], scope["path"], scope.get("root_path", ""))
 
-    @staticmethod
-    def _resolve(app: Any, method: str, path: str, root_path: str) -> str | None:
-        routes = getattr(app, "routes", None)
+    def _resolve(self, app_id: int, method: str, path: str, root_path: str) -> str | None:
+        routes = getattr(self._apps[app_id], "routes", None)
         if routes is None:
             return None
         scope = {"type": "http", "method": method, "path": path, "root_path": root_path,
