@@ -47,7 +47,8 @@ class PrometheusMiddleware:
         self.resolve = route_resolver
         self._outcomes = self.inst.requests.outcomes  # hot path: skip attribute chains
         self._clock = self.inst.clock
-        self._in_flight = self.inst.in_flight
+        self._started = self.inst.request_started
+        self._finished = self.inst.request_finished
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,21 +67,21 @@ class PrometheusMiddleware:
             await send(message)
 
         clock = self._clock
-        in_flight = self._in_flight
-        in_flight.inc()
+        token = send_status  # a fresh object per request: its in-flight token
+        self._started(token)
         start = clock()
         try:
             await self.app(scope, receive, send_status)
         except Exception as exc:
             end = clock()
-            in_flight.dec()
+            self._finished(token)
             self.inst.requests.failure(endpoint, method, status, exc).record(end - start, end)
             raise
         except BaseException:  # cancelled (client gone, shutdown): not the service's error
-            in_flight.dec()
+            self._finished(token)
             raise
         end = clock()
-        in_flight.dec()
+        self._finished(token)
         outcome = self._outcomes.get((endpoint, method, status))
         if outcome is None:
             outcome = self.inst.requests.outcome(endpoint, method, status)

@@ -89,6 +89,20 @@ class Instrumentation:
             [t for t in trackers if t.source != REQUEST_SOURCE], clock,
         )
         self.in_flight = self.metrics.in_flight
+        # In-flight requests: one process keeps a set of per-request tokens (set.add/discard
+        # are atomic under the GIL and cost a fraction of a locked Gauge.inc/dec), read by the
+        # gauge at scrape time. Multiprocess gauges live in files, so there it is inc/dec.
+        self.request_started: Callable[[object], None]
+        self.request_finished: Callable[[object], None]
+        if self.multiprocess:
+            gauge = self.in_flight
+            self.request_started = lambda token: gauge.inc()
+            self.request_finished = lambda token: gauge.dec()
+        else:
+            active: set[object] = set()
+            self.in_flight.set_function(lambda: len(active))
+            self.request_started = active.add
+            self.request_finished = active.discard
 
     # -- requests -----------------------------------------------------------------------------
 

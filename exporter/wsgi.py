@@ -45,7 +45,7 @@ class WSGIMiddleware:
                 state.status = 500
             return start_response(status, headers, exc_info)
 
-        inst.in_flight.inc()
+        inst.request_started(state)
         state.start = inst.clock()
         try:
             body = self.app(environ, capture)
@@ -72,7 +72,7 @@ class _Request:
         self.done = True
         inst = self.inst
         end = inst.clock()
-        inst.in_flight.dec()
+        inst.request_finished(self)
         if exc is None:
             outcome = inst.requests.outcome(self.endpoint, self.method, self.status)
         elif isinstance(exc, Exception):

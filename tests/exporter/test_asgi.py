@@ -226,3 +226,22 @@ def test_slo_series_follow_requests(make_inst, registry):
     assert get("orchestrator_slo_success_ratio", labels) is None
     assert get("orchestrator_slo_error_budget_remaining_ratio",
                {"slo": "requests-availability"}) == 1.0
+
+
+def test_in_flight_counts_running_requests(make_inst, value):
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(value("http_requests_in_flight"))
+        if len(seen) == 1:  # a nested request while the first is still running
+            await mw(dict(scope), receive, send)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def discard(message):
+        return None
+
+    mw = PrometheusMiddleware(app, make_inst(slo_series=False), route_resolver=lambda s: "/x")
+    asyncio.run(mw({"type": "http", "method": "GET", "path": "/x"}, None, discard))
+    assert seen == [1, 2]
+    assert value("http_requests_in_flight") == 0
