@@ -72,6 +72,8 @@ def values(segments: list[Segment], share: str) -> str:
     value = Decimal(0)
     for seg in segments:
         step = _per_minute(seg, share)
+        if step != step.to_integral_value():
+            raise ValueError(f"counter increments must be whole events, got {step}")
         minutes = seg.minutes
         if seg.reset:
             value = Decimal(0)

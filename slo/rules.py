@@ -56,6 +56,8 @@ def build_group(spec: ServiceSpec, slo: SLO) -> dict[str, Any]:
 
 
 def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Rule]:
+    """Every recorded series names its SLO in its rule labels too: promtool's lint (rightly)
+    calls two rules with the same name and labels duplicates, whatever their expressions."""
     slo = p.slo
     rules: list[Rule] = [
         _record(promql.ERRORS_RATE, promql.error_rate(slo.sli, slo.group_by), static),
@@ -67,9 +69,9 @@ def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Ru
             expr = promql.ratio_raw(slo.sli, slo.group_by, w)
             labels = {**static, **window_label}
         elif w == BASE_WINDOW:
-            expr, labels = promql.ratio_from_base(ident), window_label
+            expr, labels = promql.ratio_from_base(ident), {**ident, **window_label}
         else:
-            expr, labels = promql.ratio_over(w, ident), window_label
+            expr, labels = promql.ratio_over(w, ident), {**ident, **window_label}
         rules.append(_record(promql.error_ratio_name(w), expr, labels))
     return rules
 
@@ -83,9 +85,9 @@ def metadata_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> li
         _record(promql.OBJECTIVE, promql.constant(slo.objective_ratio), static),
         _record(promql.ERROR_BUDGET, promql.constant(slo.error_budget), static),
         _record(promql.PERIOD_DAYS, promql.constant(days), static),
-        _record(promql.CURRENT_BURN, promql.burn_rate(current, p.budget), {}),
-        _record(promql.PERIOD_BURN, promql.burn_rate(period, p.budget), {}),
-        _record(promql.BUDGET_REMAINING, promql.budget_remaining(ident), {}),
+        _record(promql.CURRENT_BURN, promql.burn_rate(current, p.budget), ident),
+        _record(promql.PERIOD_BURN, promql.burn_rate(period, p.budget), ident),
+        _record(promql.BUDGET_REMAINING, promql.budget_remaining(ident), ident),
     ]
 
 

@@ -9,19 +9,19 @@ sets ``interval:`` (left out, promtool puts every sample at t=0).
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from slo import promql
 from slo.durations import format_duration
 from slo.inputs import Segment, feeds, values
-from slo.numbers import format_number, quantize
+from slo.numbers import format_number
 from slo.plan import Pair, Plan, plan
 from slo.rules import build_group, expand_placeholders, identity
 from slo.spec import SLO, ServiceSpec
 
 INTERVAL = "1m"
-RATE = Decimal(1000)  # events per minute; 72 errors per 1000 sits exactly on 14.4x of 0.5%
+RATE = Decimal(100_000)  # events per minute: error ratios to 1e-5, counters stay exact floats
 HEALTHY = 60  # minutes of clean traffic before trouble starts
 MAX_HISTORY = 720  # longest healthy history a generated test replays (minutes at 1m steps)
 SMOOTHING = 4  # minutes: long windows average 5m rates, so they lag the math by ~2.5m
@@ -60,6 +60,10 @@ class SLOTests:
         self.rule_group = build_group(spec, slo)
         self.alert_names = [r["alert"] for r in self.rule_group["rules"] if "alert" in r]
         self.budget = slo.error_budget
+        # A ratio no alert may react to: half the budget, or half the lowest threshold when a
+        # pair's factor is below 1 (then even traffic inside the objective would trip it).
+        lowest = min([p.threshold for p in self.plan.page + self.plan.ticket] + [self.budget])
+        self.calm = _errors(lowest / 2) / RATE
 
     def all(self) -> list[Test]:
         tests = [self.pair_fires(p, severity) for severity, pairs
@@ -83,7 +87,7 @@ class SLOTests:
         route = getattr(self.slo.alerting, severity)
         pairs = self.plan.page if severity == "page" else self.plan.ticket
         stricter = [p.threshold for p in pairs if p.threshold > pair.threshold]
-        ratio = quantize((pair.threshold + min(stricter)) / 2) if stricter else Decimal(1)
+        ratio = _errors((pair.threshold + min(stricter)) / 2) / RATE if stricter else Decimal(1)
         looser = [p for p in pairs if p.threshold < pair.threshold]
         history = max(p.window.long for p in [pair, *looser]) // 60
         if history > MAX_HISTORY:
@@ -93,14 +97,15 @@ class SLOTests:
         # _detect rounds up; one minute less is a lower bound on when a looser pair can fire
         isolated = all(history + _detect(ratio, q, history) - 1 > fire_at for q in looser)
         segments = [Segment(history, RATE, Decimal(0)),
-                    Segment(fire_at - history + 1, RATE, RATE * ratio)]
+                    Segment(fire_at - history + 1, RATE, _errors(ratio))]
         labels = {**self.static, **dict(route.labels)}
         how = "only" if isolated else "at least"
         name = (f"{self.slo.name}: {route.name} fires at {_pct(ratio)} errors, {how} via "
                 f"{format_duration(pair.window.long)}/{format_duration(pair.window.short)}")
-        return self._group(name, segments,
-                           alert_checks=[_silent(route.name, history - 1),
-                                         _silent(route.name, history + 1)],
+        silent = [_silent(route.name, history - 1)]
+        if all(_detect(ratio, q, history) - 1 > 1 for q in pairs):
+            silent.append(_silent(route.name, history + 1))  # too early for any pair
+        return self._group(name, segments, alert_checks=silent,
                            exprs=[_firing(route.name, fire_at, labels)])
 
     def absent_fires(self) -> Test:
@@ -143,7 +148,8 @@ class SLOTests:
         extra = self.slo.alerts[index]
         ratio = extra.test.error_ratio
         after = extra.test.firing_after // 60
-        segments = [Segment(HEALTHY, RATE, Decimal(0)), Segment(after + 1, RATE, RATE * ratio)]
+        segments = [Segment(HEALTHY, RATE, Decimal(0)),
+                    Segment(after + 1, RATE, _errors(ratio))]
         at = HEALTHY + after
         expr = expand_placeholders(extra.expr, self.plan, self.ident)
         inferred = self._result_labels(expr)
@@ -159,18 +165,18 @@ class SLOTests:
         return test
 
     def within_objective(self) -> Test:
-        """Half the budget's error ratio for six hours: nothing may fire, ever."""
-        ratio = self.budget / 2
+        """A calm error ratio for six hours: nothing may fire, ever."""
+        ratio = self.calm
         minutes = 360
-        segments = [Segment(minutes, RATE, RATE * ratio)]
+        segments = [Segment(minutes, RATE, _errors(ratio))]
         checks = [_silent(n, t) for t in (30, 120, minutes) for n in self.alert_names]
         return self._group(f"{self.slo.name}: traffic inside the objective fires nothing",
                            segments, alert_checks=checks)
 
     def zero_traffic(self) -> Test:
         """Two healthy hours, then an hour without a single request."""
-        ratio = self.budget / 2
-        segments = [Segment(120, RATE, RATE * ratio), Segment(60, Decimal(0), Decimal(0))]
+        ratio = self.calm
+        segments = [Segment(120, RATE, _errors(ratio)), Segment(60, Decimal(0), Decimal(0))]
         end = 180
         checks = [_silent(n, t) for t in (150, end) for n in self.alert_names]
         exprs = [self._no_nan(name, end) for name in self._record_names()]
@@ -182,8 +188,9 @@ class SLOTests:
                            segments, alert_checks=checks, exprs=exprs)
 
     def counter_reset(self) -> Test:
-        ratio = self.budget / 2
-        segments = [Segment(90, RATE, RATE * ratio), Segment(90, RATE, RATE * ratio, reset=True)]
+        ratio = self.calm
+        segments = [Segment(90, RATE, _errors(ratio)),
+                    Segment(90, RATE, _errors(ratio), reset=True)]
         checks = [_silent(n, t) for t in (92, 100, 180) for n in self.alert_names]
         exprs = [self._close_to(promql.error_ratio_name(promql.BASE_WINDOW), ratio, 100),
                  {"expr": f"{promql.series(promql.TOTAL_RATE, self.ident)} < 0",
@@ -274,6 +281,12 @@ def infer_labels(expr: str, known: dict[str, dict[str, str]]) -> dict[str, str] 
     found = [known[n] for n in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr) if n in known]
     distinct = {tuple(sorted(d.items())) for d in found}
     return dict(distinct.pop()) if len(distinct) == 1 else None
+
+
+def _errors(ratio: Decimal) -> Decimal:
+    """Whole error events per minute: fractional counters drift in promtool's float sums, and a
+    drift downwards reads as a counter reset."""
+    return (RATE * ratio).to_integral_value(ROUND_HALF_EVEN)
 
 
 def _detect(ratio: Decimal, pair: Pair, history: int) -> int:
