@@ -53,6 +53,7 @@ chaos-orchestrator: venv
 	$(BIN)/python -m exporter.demo.chaos --dependency pms --outage
 
 bench: venv promtool
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 clean:
