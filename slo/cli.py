@@ -19,7 +19,8 @@ import click
 from slo import promtool
 from slo.errors import UserError
 from slo.loader import load_default, load_paths
-from slo.render import FORMATS, render
+from slo.naming import NATIVE, SLOTH
+from slo.render import FORMATS, PARTIAL_RESPONSE, Options, plain_groups, render
 from slo.spec import ServiceSpec
 from slo.writer import Rendered, write_atomically
 
@@ -45,6 +46,14 @@ def _load(specs: tuple[str, ...]) -> list[ServiceSpec]:
     return load_paths(list(specs)) if specs else load_default()
 
 
+def _sloth_compat(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--sloth-compat", is_flag=True,
+        help="Sloth's label names (sloth_id, sloth_service, sloth_slo, sloth_window, "
+             "sloth_severity) and sloth_slo_info, so Sloth's Grafana dashboards keep working."
+    )(fn)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="orchestrator-slo")
 def main() -> None:
@@ -61,15 +70,26 @@ def main() -> None:
               help="Directory for <service>.rules.yml and <service>.test.yml; '-' writes the "
                    "rules to stdout.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="prometheus",
-              show_default=True, help="Plain rule files, or a PrometheusRule object.")
-@click.option("--namespace", default=None, help="metadata.namespace of a PrometheusRule.")
+              show_default=True,
+              help="Plain rule files with promtool tests; a PrometheusRule object; a Mimir/"
+                   "Cortex ruler namespace file; or Thanos Ruler groups.")
+@click.option("--namespace", default=None,
+              help="metadata.namespace of a PrometheusRule; the Mimir namespace (default: the "
+                   "service).")
+@click.option("--partial-response", type=click.Choice(PARTIAL_RESPONSE), default="abort",
+              show_default=True, help="Thanos partial_response_strategy of every group.")
 @click.option("--no-check", is_flag=True,
               help="Skip 'promtool check rules' before writing (it runs when promtool exists).")
+@_sloth_compat
 @_user_errors
 def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | None,
-               no_check: bool) -> None:
-    """Render rules (and their tests) for SPEC files; the same spec gives the same bytes."""
-    files = render(_load(specs), fmt, namespace)
+               partial_response: str, no_check: bool, sloth_compat: bool) -> None:
+    """Render rules (and their tests) for SPEC files; the same spec gives the same bytes.
+
+    SPEC files may be slo-gen specs, Sloth prometheus/v1 specs or OpenSLO v1 documents.
+    """
+    options = Options(fmt, SLOTH if sloth_compat else NATIVE, namespace, partial_response)
+    files = render(_load(specs), options)
     if not no_check:
         _precheck(files, fmt)
     if output == "-":
@@ -91,11 +111,9 @@ def _precheck(files: list[Rendered], fmt: str) -> None:
     with tempfile.TemporaryDirectory(prefix="slo-gen-") as tmp:
         paths = []
         for f in files:
-            if f.name.endswith(".test.yml"):
+            text = plain_groups(fmt, f)
+            if text is None:
                 continue
-            text = f.text
-            if fmt == "prometheus-operator":
-                text = _operator_groups(text)
             p = Path(tmp) / f.name
             p.write_text(text, encoding="utf-8")
             paths.append(str(p))
@@ -103,14 +121,6 @@ def _precheck(files: list[Rendered], fmt: str) -> None:
         if not result.ok:
             raise UserError(f"rendered rules failed promtool check (nothing written):\n"
                             f"{result.output}")
-
-
-def _operator_groups(text: str) -> str:
-    import yaml
-
-    from slo.writer import to_yaml
-
-    return to_yaml(yaml.safe_load(text)["spec"])
 
 
 @main.command("validate")

@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from slo import promql
 from slo.errors import UserError
-from slo.numbers import format_number
+from slo.numbers import format_number, quantize
 from slo.selectors import Matcher, Selector
-from slo.spec import SLI, EventsSLI, LatencySLI
+from slo.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, PromQLSLI
 
 GENERIC_VALUES = ("", "synthetic", "500", "200", "5xx", "error", "ok", "0")
 MAX_COMBINATIONS = 4096
@@ -39,10 +40,28 @@ class Feed:
 
     selector_text: str
     share: str  # "total", "errors" or "good"
+    per_second: bool = False  # a gauge of events per second, not a counter
+
+
+def can_synthesize(sli: SLI) -> bool:
+    """Whether raw input series can be made for the SLI: not when it is arbitrary PromQL."""
+    return not isinstance(sli, PromQLSLI)
+
+
+def recorded_feeds(labels: dict[str, str]) -> list[Feed]:
+    """For an SLI written as PromQL, whose raw series cannot be derived from the query: feed the
+    5-minute rates the rules would record from it. The query finds no input and records
+    nothing, so these samples stand in for it and every later rule reads them as usual."""
+    return [Feed(_series(promql.ERRORS_RATE, labels), "errors", per_second=True),
+            Feed(_series(promql.TOTAL_RATE, labels), "total", per_second=True)]
 
 
 def feeds(sli: SLI, group: dict[str, str], where: str) -> list[Feed]:
     """Input series whose sums through the SLI's selectors give exactly total and error events."""
+    if isinstance(sli, PromQLSLI):
+        raise ValueError("an SLI written as PromQL has no selectors: use recorded_feeds")
+    if isinstance(sli, GoodEventsSLI):
+        return _good_and_total(sli.good, sli.total, group, where)
     if isinstance(sli, LatencySLI):
         base = sli.histogram
         labels = _solve([base.matchers], [], where) | group
@@ -64,6 +83,30 @@ def feeds(sli: SLI, group: dict[str, str], where: str) -> list[Feed]:
     good = _solve([sli.total.matchers], [sli.errors.matchers], where) | group
     return [Feed(_series(sli.total.metric, err), "errors"),
             Feed(_series(sli.total.metric, good), "good")]
+
+
+def _good_and_total(good: Selector, total: Selector, group: dict[str, str],
+                    where: str) -> list[Feed]:
+    if good.metric != total.metric:
+        return [Feed(_series(good.metric, _solve([good.matchers], [], where) | group), "good"),
+                Feed(_series(total.metric, _solve([total.matchers], [], where) | group),
+                     "total")]
+    # One metric for both: good events match both selectors, bad ones only the total.
+    ok = _solve([good.matchers, total.matchers], [], where) | group
+    bad = _solve([total.matchers], [good.matchers], where) | group
+    return [Feed(_series(total.metric, ok), "good"), Feed(_series(total.metric, bad), "errors")]
+
+
+def gauge_values(segments: list[Segment], share: str) -> str:
+    """promtool's notation for a per-second rate held for each segment's minutes; sample ``i``
+    is minute ``i``'s rate, as a counter's increment at ``i`` is minute ``i``'s events."""
+    parts = []
+    for i, seg in enumerate(segments):
+        rate = _num(quantize(_per_minute(seg, share) / 60))
+        if i == 0:
+            parts.append(rate)
+        parts.append(f"{rate}+0x{seg.minutes - 1}")
+    return " ".join(parts)
 
 
 def values(segments: list[Segment], share: str) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from slo.durations import format_duration
 from slo.numbers import format_number
 from slo.selectors import Matcher, Selector, quote
-from slo.spec import SLI, EventsSLI, LatencySLI
+from slo.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, QuerySLI, RatioQuerySLI
 
 BASE_WINDOW = 300  # seconds; every longer window is averaged from the 5m recorded rates
 
@@ -24,7 +24,6 @@ PERIOD_DAYS = "slo:time_period:days"
 CURRENT_BURN = "slo:current_burn_rate:ratio"
 PERIOD_BURN = "slo:period_burn_rate:ratio"
 BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
-WINDOW_LABEL = "slo_window"
 
 
 def error_ratio_name(window: int) -> str:
@@ -49,10 +48,18 @@ def _sum_rate(selector: str, group_by: tuple[str, ...], window: int) -> str:
 
 
 def total_rate(sli: SLI, group_by: tuple[str, ...], window: int = BASE_WINDOW) -> str:
-    """Events per second, summed across instances."""
-    if isinstance(sli, EventsSLI):
+    """Events per second, summed across instances (a user's query is taken as written).
+
+    A raw error-ratio SLI has no event counts: each evaluation with a ratio counts as one
+    event, so long windows weigh every evaluation alike and a missing ratio weighs nothing.
+    """
+    if isinstance(sli, EventsSLI | GoodEventsSLI):
         return _sum_rate(sli.total.render(), group_by, window)
-    return _sum_rate(sli.histogram.with_suffix("_count"), group_by, window)
+    if isinstance(sli, LatencySLI):
+        return _sum_rate(sli.histogram.with_suffix("_count"), group_by, window)
+    if isinstance(sli, QuerySLI):
+        return f"({sli.total_at(format_duration(window))})"
+    return f"0 * {_ratio_query(sli, window)} + 1"
 
 
 def error_rate(sli: SLI, group_by: tuple[str, ...], window: int = BASE_WINDOW) -> str:
@@ -61,16 +68,27 @@ def error_rate(sli: SLI, group_by: tuple[str, ...], window: int = BASE_WINDOW) -
     An error counter that has not been created yet would otherwise make the ratio vanish exactly
     when everything is fine; ``or 0 * total`` fills the gap with the right label set.
     """
+    if isinstance(sli, RatioQuerySLI):
+        return _ratio_query(sli, window)
     total = total_rate(sli, group_by, window)
     if isinstance(sli, EventsSLI):
         errors = _sum_rate(sli.errors.render(), group_by, window)
+    elif isinstance(sli, QuerySLI):
+        errors = f"({sli.errors_at(format_duration(window))})"
     else:
-        good = _sum_rate(_bucket(sli), group_by, window)
+        good = _sum_rate(_good(sli), group_by, window)
         errors = f"clamp_min({total} - {good}, 0)"
     return f"({errors} or 0 * {total})"
 
 
-def _bucket(sli: LatencySLI) -> str:
+def _ratio_query(sli: RatioQuerySLI, window: int) -> str:
+    # ">= 0" drops a NaN ratio (0/0 without traffic), so no NaN reaches the long windows
+    return f"(({sli.at(format_duration(window))}) >= 0)"
+
+
+def _good(sli: LatencySLI | GoodEventsSLI) -> str:
+    if isinstance(sli, GoodEventsSLI):
+        return sli.good.render()
     hist: Selector = sli.histogram
     return hist.with_suffix("_bucket", (Matcher("le", "=", sli.le_label),))
 
@@ -98,13 +116,15 @@ def ratio_over(window: int, identity: dict[str, str]) -> str:
 
 def ratio_raw(sli: SLI, group_by: tuple[str, ...], window: int) -> str:
     """Error ratio over a window shorter than the base, straight from the raw counters."""
+    if isinstance(sli, RatioQuerySLI):
+        return _ratio_query(sli, window)
     total = total_rate(sli, group_by, window)
     return f"{error_rate(sli, group_by, window)} / ({total} > 0)"
 
 
-def without_window(expr: str) -> str:
+def without_window(expr: str, window_label: str) -> str:
     """Drop the window label so series of different windows can be compared and combined."""
-    return f"max without ({WINDOW_LABEL}) ({expr})"
+    return f"max without ({window_label}) ({expr})"
 
 
 def burn_rate(ratio_expr: str, budget: Decimal) -> str:
@@ -122,19 +142,26 @@ def constant(value: Decimal | int) -> str:
     return f"vector({format_number(value)})"
 
 
-def pair_condition(long: int, short: int, threshold: Decimal, identity: dict[str, str]) -> str:
+def pair_condition(long: int, short: int, threshold: Decimal, identity: dict[str, str],
+                   window_label: str) -> str:
     """Both windows at or above the threshold (``>=`` stated and tested: on the line fires)."""
     t = format_number(threshold)
     return (f"({series(error_ratio_name(long), identity)} >= {t} "
-            f"and ignoring ({WINDOW_LABEL}) {series(error_ratio_name(short), identity)} >= {t})")
+            f"and ignoring ({window_label}) {series(error_ratio_name(short), identity)} >= {t})")
 
 
-def traffic_guard(min_rate: Decimal, identity: dict[str, str]) -> str:
-    return (f" and ignoring ({WINDOW_LABEL}) "
+def traffic_guard(min_rate: Decimal, identity: dict[str, str], window_label: str) -> str:
+    return (f" and ignoring ({window_label}) "
             f"{series(TOTAL_RATE, identity)} >= {format_number(min_rate)}")
 
 
 def absent_data(sli: SLI) -> str:
-    if isinstance(sli, EventsSLI):
+    """Fires when the SLI's total events (or, for a raw ratio, the ratio) have no data."""
+    if isinstance(sli, EventsSLI | GoodEventsSLI):
         return f"absent({sli.total.render()})"
-    return f"absent({sli.histogram.with_suffix('_count')})"
+    if isinstance(sli, LatencySLI):
+        return f"absent({sli.histogram.with_suffix('_count')})"
+    if isinstance(sli, QuerySLI):
+        return f"absent({sli.total_at(format_duration(BASE_WINDOW))})"
+    return f"absent({sli.at(format_duration(BASE_WINDOW))})"
+

@@ -12,6 +12,7 @@ from typing import Any
 
 from slo import promql
 from slo.durations import format_duration
+from slo.naming import NATIVE, Naming
 from slo.numbers import format_number
 from slo.placeholders import Placeholder, expand
 from slo.plan import Pair, Plan, plan
@@ -21,9 +22,14 @@ from slo.spec import SLO, AlertRoute, ServiceSpec
 Rule = dict[str, Any]
 
 
-def identity(service: str, slo: SLO) -> dict[str, str]:
+def identity(service: str, slo: SLO, naming: Naming = NATIVE) -> dict[str, str]:
     """The labels that tell one SLO's series from every other's."""
-    return {"slo_service": service, "slo_name": slo.name}
+    return naming.identity(service, slo.name)
+
+
+def static_labels(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE) -> dict[str, str]:
+    """Identity plus the spec's and the SLO's own labels: what every raw-reading rule adds."""
+    return {**identity(spec.service, slo, naming), **dict(spec.labels), **dict(slo.labels)}
 
 
 def escape_template(value: str) -> str:
@@ -31,31 +37,28 @@ def escape_template(value: str) -> str:
     return value.replace("{{", '{{ "{{" }}') if "{{" in value else value
 
 
-def build_groups(specs: list[ServiceSpec]) -> list[dict[str, Any]]:
-    groups = []
-    for spec in specs:
-        for slo in spec.slos:
-            groups.append(build_group(spec, slo))
-    return groups
+def build_groups(specs: list[ServiceSpec], naming: Naming = NATIVE) -> list[dict[str, Any]]:
+    return [build_group(spec, slo, naming) for spec in specs for slo in spec.slos]
 
 
 def group_name(service: str, slo: SLO) -> str:
     return f"slo-{service}-{slo.name}"
 
 
-def build_group(spec: ServiceSpec, slo: SLO) -> dict[str, Any]:
+def build_group(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE) -> dict[str, Any]:
     p = plan(slo)
-    ident = identity(spec.service, slo)
-    static = {**ident, **dict(spec.labels)}
+    ident = identity(spec.service, slo, naming)
+    static = static_labels(spec, slo, naming)
     rules: list[Rule] = []
-    rules += sli_rules(p, ident, static)
-    rules += metadata_rules(p, ident, static)
+    rules += sli_rules(p, ident, static, naming)
+    rules += metadata_rules(p, ident, static, naming)
     rules += extra_series_rules(p, ident)
-    rules += alert_rules(p, ident, static)
+    rules += alert_rules(p, ident, static, naming)
     return {"name": group_name(spec.service, slo), "rules": rules}
 
 
-def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Rule]:
+def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
+              naming: Naming = NATIVE) -> list[Rule]:
     """Every recorded series names its SLO in its rule labels too: promtool's lint (rightly)
     calls two rules with the same name and labels duplicates, whatever their expressions."""
     slo = p.slo
@@ -64,7 +67,7 @@ def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Ru
         _record(promql.TOTAL_RATE, promql.total_rate(slo.sli, slo.group_by), static),
     ]
     for w in p.windows:
-        window_label = {promql.WINDOW_LABEL: format_duration(w)}
+        window_label = {naming.window: format_duration(w)}
         if w < BASE_WINDOW:
             expr = promql.ratio_raw(slo.sli, slo.group_by, w)
             labels = {**static, **window_label}
@@ -76,12 +79,21 @@ def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Ru
     return rules
 
 
-def metadata_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Rule]:
+def metadata_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
+                   naming: Naming = NATIVE) -> list[Rule]:
+    """Objective, budget, period and burn rates under Sloth's names (its dashboards read them);
+    with a naming that has an info series, also that series (``sloth_slo_info``)."""
     slo = p.slo
     days = Decimal(slo.period) / Decimal(86400)
-    current = promql.without_window(promql.series(promql.error_ratio_name(BASE_WINDOW), ident))
-    period = promql.without_window(promql.series(promql.error_ratio_name(slo.period), ident))
-    return [
+    current = promql.without_window(promql.series(promql.error_ratio_name(BASE_WINDOW), ident),
+                                    naming.window)
+    period = promql.without_window(promql.series(promql.error_ratio_name(slo.period), ident),
+                                   naming.window)
+    info = []
+    if naming.info:
+        info = [_record(naming.info, promql.constant(1),
+                        {**static, **naming.info_labels(format_number(slo.objective))})]
+    return [*info,
         _record(promql.OBJECTIVE, promql.constant(slo.objective_ratio), static),
         _record(promql.ERROR_BUDGET, promql.constant(slo.error_budget), static),
         _record(promql.PERIOD_DAYS, promql.constant(days), static),
@@ -113,12 +125,15 @@ def extra_series_rules(p: Plan, ident: dict[str, str]) -> list[Rule]:
     return [_record(s.record, expand_placeholders(s.expr, p, ident), {}) for s in p.slo.series]
 
 
-def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[Rule]:
+def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
+                naming: Naming = NATIVE) -> list[Rule]:
     slo = p.slo
     rules: list[Rule] = []
-    for route, pairs in ((slo.alerting.page, p.page), (slo.alerting.ticket, p.ticket)):
+    for severity, route, pairs in (("page", slo.alerting.page, p.page),
+                                   ("ticket", slo.alerting.ticket, p.ticket)):
         if pairs:
-            rules.append(_alert(route, burn_alert_expr(p, pairs, ident), static,
+            labels = {**static, naming.severity: severity} if naming.severity else static
+            rules.append(_alert(route, burn_alert_expr(p, pairs, ident, naming.window), labels,
                                 burn_annotations(p, route, pairs), route.for_))
     rules.append(_alert(slo.alerting.absent, promql.absent_data(slo.sli), static,
                         absent_annotations(p), slo.alerting.absent.for_))
@@ -134,13 +149,16 @@ def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str]) -> list[
     return rules
 
 
-def burn_alert_expr(p: Plan, pairs: tuple[Pair, ...], ident: dict[str, str]) -> str:
+def burn_alert_expr(p: Plan, pairs: tuple[Pair, ...], ident: dict[str, str],
+                    window_label: str = NATIVE.window) -> str:
     """Any pair with both windows at or above its threshold; one alert identity across pairs."""
-    conditions = [promql.pair_condition(x.window.long, x.window.short, x.threshold, ident)
-                  for x in pairs]
-    expr = promql.without_window("\n    " + "\n  or\n    ".join(conditions) + "\n")
+    conditions = [promql.pair_condition(x.window.long, x.window.short, x.threshold, ident,
+                                        window_label) for x in pairs]
+    expr = promql.without_window("\n    " + "\n  or\n    ".join(conditions) + "\n",
+                                 window_label)
     if p.slo.alerting.min_request_rate > 0:
-        expr = f"({expr}){promql.traffic_guard(p.slo.alerting.min_request_rate, ident)}"
+        guard = promql.traffic_guard(p.slo.alerting.min_request_rate, ident, window_label)
+        expr = f"({expr}){guard}"
     return expr
 
 

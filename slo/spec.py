@@ -37,7 +37,54 @@ class LatencySLI:
         return floatToGoString(self.le)
 
 
-SLI = EventsSLI | LatencySLI
+@dataclass(frozen=True)
+class GoodEventsSLI:
+    """Error events are total events minus good events (OpenSLO's good/total ratio)."""
+
+    good: Selector
+    total: Selector
+
+
+WINDOW_PLACEHOLDER = "{{.window}}"
+
+
+@dataclass(frozen=True)
+class QuerySLI:
+    """Error and total events per second as PromQL written by the user (Sloth, OpenSLO).
+
+    Each is a template holding ``{{.window}}`` where the range goes, e.g.
+    ``sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))``; the generator substitutes
+    the window and keeps the user's rate-then-sum as written. Simple ``sum(rate(selector))``
+    shapes never get here: readers turn those into :class:`EventsSLI`, whose selectors let the
+    test generator synthesize input.
+    """
+
+    errors: str
+    total: str
+
+    def errors_at(self, window: str) -> str:
+        return self.errors.replace(WINDOW_PLACEHOLDER, window)
+
+    def total_at(self, window: str) -> str:
+        return self.total.replace(WINDOW_PLACEHOLDER, window)
+
+
+@dataclass(frozen=True)
+class RatioQuerySLI:
+    """An error ratio written directly as PromQL with ``{{.window}}`` (Sloth's raw SLI).
+
+    Without event counts the long windows can only weigh every evaluation alike: they are the
+    time-weighted mean of the 5-minute ratio over the samples that exist (still NaN-free).
+    """
+
+    error_ratio: str
+
+    def at(self, window: str) -> str:
+        return self.error_ratio.replace(WINDOW_PLACEHOLDER, window)
+
+
+SLI = EventsSLI | LatencySLI | GoodEventsSLI | QuerySLI | RatioQuerySLI
+PromQLSLI = QuerySLI | RatioQuerySLI  # SLIs whose raw inputs the test generator cannot synthesize
 
 
 @dataclass(frozen=True)
@@ -109,6 +156,7 @@ class SLO:
     group_by: tuple[str, ...] = ()
     series: tuple[ExtraSeries, ...] = ()
     alerts: tuple[ExtraAlert, ...] = ()
+    labels: Labels = ()  # added to this SLO's series and alerts (Sloth's and OpenSLO's SLO labels)
 
     @property
     def objective_ratio(self) -> Decimal:

@@ -14,10 +14,11 @@ from typing import Any
 
 from slo import promql
 from slo.durations import format_duration
-from slo.inputs import Segment, feeds, values
+from slo.inputs import Segment, can_synthesize, feeds, gauge_values, recorded_feeds, values
+from slo.naming import NATIVE, Naming
 from slo.numbers import format_number
 from slo.plan import Pair, Plan, plan
-from slo.rules import build_group, expand_placeholders, identity
+from slo.rules import build_group, expand_placeholders, identity, static_labels
 from slo.spec import SLO, ServiceSpec
 
 INTERVAL = "1m"
@@ -32,33 +33,49 @@ AGGREGATIONS = re.compile(r"\b(sum|avg|min|max|count|topk|bottomk|quantile|group
 Test = dict[str, Any]
 
 
-def build_tests(spec: ServiceSpec, rule_file: str) -> list[Test]:
+def build_tests(spec: ServiceSpec, rule_file: str, naming: Naming = NATIVE) -> list[Test]:
     tests: list[Test] = []
     for i, slo in enumerate(spec.slos):
-        tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli").all()
+        tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli", naming).all()
     return tests
 
 
-def test_document(specs: list[ServiceSpec], rule_file: str) -> dict[str, Any]:
+def test_document(specs: list[ServiceSpec], rule_file: str, naming: Naming = NATIVE
+                  ) -> dict[str, Any]:
     tests: list[Test] = []
     for spec in specs:
-        tests += build_tests(spec, rule_file)
+        tests += build_tests(spec, rule_file, naming)
     return {"rule_files": [rule_file], "evaluation_interval": INTERVAL, "tests": tests}
+
+
+def test_notes(specs: list[ServiceSpec]) -> list[str]:
+    """What the generated tests leave out, and why, for the test file's header."""
+    return [f"{spec.service}/{slo.name}: the SLI is PromQL, not sum(rate(selector)), so no raw "
+            "input can be derived from it; its tests feed the recorded 5m rates "
+            f"({promql.ERRORS_RATE}, {promql.TOTAL_RATE}) and check windows, thresholds and "
+            "alerts, not the query itself; the absent-data and counter-reset tests are left out."
+            for spec in specs for slo in spec.slos if not can_synthesize(slo.sli)]
 
 
 class SLOTests:
     """The scenarios of one SLO."""
 
-    def __init__(self, spec: ServiceSpec, slo: SLO, where: str) -> None:
+    def __init__(self, spec: ServiceSpec, slo: SLO, where: str, naming: Naming = NATIVE
+                 ) -> None:
         self.spec = spec
         self.slo = slo
+        self.naming = naming
         self.plan: Plan = plan(slo)
-        self.ident = identity(spec.service, slo)
+        self.ident = identity(spec.service, slo, naming)
         self.group = {g: "synthetic" for g in slo.group_by}
-        self.static = {**self.ident, **dict(spec.labels), **self.group}
-        self.feeds = feeds(slo.sli, self.group, where)
-        self.rule_group = build_group(spec, slo)
-        self.alert_names = [r["alert"] for r in self.rule_group["rules"] if "alert" in r]
+        self.static = {**static_labels(spec, slo, naming), **self.group}
+        self.synthesized = can_synthesize(slo.sli)
+        self.feeds = (feeds(slo.sli, self.group, where) if self.synthesized
+                      else recorded_feeds(self.static))
+        self.rule_group = build_group(spec, slo, naming)
+        # Fed the recorded rates, the raw series never exist: the absent-data alert always fires.
+        self.alert_names = [r["alert"] for r in self.rule_group["rules"] if "alert" in r
+                            and (self.synthesized or r["alert"] != slo.alerting.absent.name)]
         self.budget = slo.error_budget
         # A ratio no alert may react to: half the budget, or half the lowest threshold when a
         # pair's factor is below 1 (then even traffic inside the objective would trip it).
@@ -69,11 +86,20 @@ class SLOTests:
         tests = [self.pair_fires(p, severity) for severity, pairs
                  in (("page", self.plan.page), ("ticket", self.plan.ticket))
                  for p in self._distinct(pairs)]
-        tests += [self.full_outage_annotations(), self.absent_fires()]
+        tests += [self.full_outage_annotations()]
+        tests += [self.absent_fires()] if self.synthesized else []
         tests += [self.extra_fires(i) for i in range(len(self.slo.alerts))]
-        tests += [self.within_objective(), self.zero_traffic(), self.counter_reset(),
-                  self.uneven_traffic()]
+        tests += [self.within_objective(), self.zero_traffic()]
+        tests += [self.counter_reset()] if self.synthesized else []
+        tests += [self.uneven_traffic()]
         return tests
+
+    def _severity(self, severity: str) -> dict[str, str]:
+        return {self.naming.severity: severity} if self.naming.severity else {}
+
+    def _shared_name(self) -> bool:
+        """Sloth names the page and the ticket alert alike; their labels tell them apart."""
+        return self.slo.alerting.page.name == self.slo.alerting.ticket.name
 
     # -- scenarios ---------------------------------------------------------------------------
 
@@ -98,15 +124,17 @@ class SLOTests:
         isolated = all(history + _detect(ratio, q, history) - 1 > fire_at for q in looser)
         segments = [Segment(history, RATE, Decimal(0)),
                     Segment(fire_at - history + 1, RATE, _errors(ratio))]
-        labels = {**self.static, **dict(route.labels)}
+        labels = {**self.static, **self._severity(severity), **dict(route.labels)}
         how = "only" if isolated else "at least"
         name = (f"{self.slo.name}: {route.name} fires at {_pct(ratio)} errors, {how} via "
                 f"{format_duration(pair.window.long)}/{format_duration(pair.window.short)}")
+        rivals = self.plan.page + self.plan.ticket if self._shared_name() else pairs
+        select = labels if self._shared_name() else {}
         silent = [_silent(route.name, history - 1)]
-        if all(_detect(ratio, q, history) - 1 > 1 for q in pairs):
+        if all(_detect(ratio, q, history) - 1 > 1 for q in rivals):
             silent.append(_silent(route.name, history + 1))  # too early for any pair
         return self._group(name, segments, alert_checks=silent,
-                           exprs=[_firing(route.name, fire_at, labels)])
+                           exprs=[_firing(route.name, fire_at, labels, select)])
 
     def absent_fires(self) -> Test:
         route = self.slo.alerting.absent
@@ -125,22 +153,30 @@ class SLOTests:
     def full_outage_annotations(self) -> Test:
         """Errors only, from the first minute: every window's ratio is exactly 1, so the
         annotations' ``$value`` is known and the whole alert can be compared."""
-        checks = []
+        checks: list[Test] = []
         minutes = 10
-        for route, pairs in ((self.slo.alerting.page, self.plan.page),
-                             (self.slo.alerting.ticket, self.plan.ticket)):
+        for severity, route, pairs in (("page", self.slo.alerting.page, self.plan.page),
+                                       ("ticket", self.slo.alerting.ticket, self.plan.ticket)):
             if pairs:
                 at = minutes + route.for_ // 60
-                labels = {**self.static, **dict(route.labels)}
-                checks.append(_firing_exactly(route.name, at, labels,
-                                              self._annotations(route.name, "100%")))
+                labels = {**self.static, **self._severity(severity), **dict(route.labels)}
+                check = _firing_exactly(route.name, at, labels,
+                                        self._annotations(route.name, "100%", labels))
+                same = [c for c in checks if (c["alertname"], c["eval_time"])
+                        == (check["alertname"], check["eval_time"])]
+                if same:  # one check per alert name and time lists every alert expected
+                    same[0]["exp_alerts"] += check["exp_alerts"]
+                else:
+                    checks.append(check)
         end = minutes + max(self.slo.alerting.page.for_, self.slo.alerting.ticket.for_) // 60
         segments = [Segment(end + 1, RATE, RATE)]
         return self._group(f"{self.slo.name}: full outage from the start, whole alerts compared",
                            segments, alert_checks=checks)
 
-    def _annotations(self, alert: str, value: str = "") -> dict[str, str]:
-        rule = next(r for r in self.rule_group["rules"] if r.get("alert") == alert)
+    def _annotations(self, alert: str, value: str = "", labels: dict[str, str] | None = None
+                     ) -> dict[str, str]:
+        rule = next(r for r in self.rule_group["rules"] if r.get("alert") == alert and (
+            labels is None or all(labels.get(k) == v for k, v in r["labels"].items())))
         return {k: v.replace("{{ $value | humanizePercentage }}", value)
                 for k, v in rule.get("annotations", {}).items()}
 
@@ -220,7 +256,7 @@ class SLOTests:
                exprs: list[Test] | None = None, extend_to: int | None = None) -> Test:
         series = []
         for feed in self.feeds:
-            text = values(segments, feed.share)
+            text = (gauge_values if feed.per_second else values)(segments, feed.share)
             if extend_to is not None:
                 text += f" _x{extend_to}"
             series.append({"series": feed.selector_text, "values": text})
@@ -247,7 +283,7 @@ class SLOTests:
     def _close_to(self, name: str, value: Decimal, at: int, tolerance: str = "1e-9") -> Test:
         sel = promql.series(name, self.ident)
         v = format_number(value)
-        labels = {**self.static, promql.WINDOW_LABEL: name.rsplit("ratio_rate", 1)[-1]}
+        labels = {**self.static, self.naming.window: name.rsplit("ratio_rate", 1)[-1]}
         return {"expr": f"abs({sel} - {v}) / {v} < bool {tolerance}", "eval_time": _t(at),
                 "exp_samples": [{"labels": _labels_text(labels), "value": 1}]}
 
@@ -265,7 +301,7 @@ class SLOTests:
         known: dict[str, dict[str, str]] = {}
         for w in self.plan.windows:
             known[promql.error_ratio_name(w)] = {**self.static,
-                                                promql.WINDOW_LABEL: format_duration(w)}
+                                                self.naming.window: format_duration(w)}
         for s in self.slo.series:
             labels = infer_labels(expand_placeholders(s.expr, self.plan, self.ident), known)
             if labels is not None:
@@ -311,11 +347,17 @@ def _silent(name: str, minute: int) -> Test:
     return {"eval_time": _t(minute), "alertname": name, "exp_alerts": []}
 
 
-def _firing(name: str, minute: int, labels: dict[str, str]) -> Test:
+def _firing(name: str, minute: int, labels: dict[str, str], select: dict[str, str] | None = None
+            ) -> Test:
     """The alert is firing with exactly these labels (annotations are checked elsewhere: their
-    ``$value`` depends on where in the window the check lands)."""
+    ``$value`` depends on where in the window the check lands). ``select`` narrows the query
+    when another alert shares the name (Sloth's page and ticket alerts)."""
+    from slo.selectors import quote
+
     full = {"__name__": "ALERTS", "alertname": name, "alertstate": "firing", **labels}
-    return {"expr": f'ALERTS{{alertname="{name}",alertstate="firing"}}', "eval_time": _t(minute),
+    extra = "".join(f",{k}={quote(v)}" for k, v in sorted((select or {}).items()))
+    return {"expr": f'ALERTS{{alertname="{name}",alertstate="firing"{extra}}}',
+            "eval_time": _t(minute),
             "exp_samples": [{"labels": _labels_text(full), "value": 1}]}
 
 
