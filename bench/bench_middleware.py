@@ -1,6 +1,7 @@
-"""Middleware overhead per request: direct ASGI calls to a small FastAPI app, no network.
+"""Benchmark 1: middleware overhead per request, direct ASGI calls to a small FastAPI app.
 
-Run: ``.venv/bin/python bench/bench_middleware.py [--requests N] [--runs R]``
+Run: ``.venv/bin/python -m bench middleware`` (or ``-m bench.bench_middleware [--requests N]
+[--runs R]`` for just these tables).
 
 Every configuration gets its own app with the same routes and is called with the same scope;
 configurations are interleaved run by run so machine drift hits them alike. The table shows the
@@ -17,15 +18,18 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from bench.common import Section, Stopwatch, Table, verdict
 from exporter import Instrumentation, PrometheusMiddleware, TemplateMatcher
+
+OURS_SLO = "ours, contract + in-process SLO series"
+OURS_PLAIN = "ours, contract only (slo_series=False)"
+INSTRUMENTATOR = "prometheus-fastapi-instrumentator"
+STARLETTE_EXPORTER = "starlette-exporter"
 
 
 def make_app() -> FastAPI:
@@ -133,12 +137,12 @@ def candidates() -> list[tuple[str, Callable[[], Any]]]:
         ("bare FastAPI app", bare),
         ("empty pass-through middleware", passthrough),
         ("reference: cached Counter + Histogram", hand_written),
-        ("ours, contract only (slo_series=False)", ours(False)),
-        ("ours, contract + in-process SLO series", ours(True)),
+        (OURS_PLAIN, ours(False)),
+        (OURS_SLO, ours(True)),
     ]
     for label, build, module in (
-        ("prometheus-fastapi-instrumentator", instrumentator, "prometheus_fastapi_instrumentator"),
-        ("starlette-exporter", starlette_exporter, "starlette_exporter"),
+        (INSTRUMENTATOR, instrumentator, "prometheus_fastapi_instrumentator"),
+        (STARLETTE_EXPORTER, starlette_exporter, "starlette_exporter"),
     ):
         try:
             __import__(module)
@@ -210,20 +214,71 @@ def tiny_candidates() -> list[tuple[str, Callable[[], Any]]]:
         ("bare tiny ASGI app", lambda: tiny_app),
         ("empty pass-through middleware", lambda: PassThrough(tiny_app)),
         ("reference: cached Counter + Histogram", lambda: HandWritten(tiny_app)),
-        ("ours, contract only (slo_series=False)", wrapped(False)),
-        ("ours, contract + in-process SLO series", wrapped(True)),
+        (OURS_PLAIN, wrapped(False)),
+        (OURS_SLO, wrapped(True)),
     ]
 
 
-def table(title: str, results: list[tuple[str, float, float]]) -> None:
+def result_table(results: list[tuple[str, float, float]]) -> Table:
+    """Median per request, overhead over the first row (the bare app) and the ratio to it."""
     base, base_min = results[0][1], results[0][2]
-    print(f"\n{title}\n")
-    print(f"| {'middleware':<42} | {'median µs':>9} | {'overhead µs':>11} | {'ratio':>5} "
-          f"| {'min-run overhead µs':>19} |")
-    print(f"|{'-' * 44}|{'-' * 11}|{'-' * 13}|{'-' * 7}|{'-' * 21}|")
+    t = Table(["middleware", "median µs/request", "overhead µs", "ratio to bare",
+               "min-run overhead µs"])
     for label, per, best in results:
-        print(f"| {label:<42} | {per * 1e6:>9.2f} | {(per - base) * 1e6:>11.2f} "
-              f"| {per / base:>5.2f} | {(best - base_min) * 1e6:>19.2f} |")
+        t.add(label, f"{per * 1e6:.2f}", f"{(per - base) * 1e6:.2f}", f"{per / base:.2f}",
+              f"{(best - base_min) * 1e6:.2f}")
+    return t
+
+
+def overhead(results: list[tuple[str, float, float]], label: str) -> float | None:
+    base = results[0][1]
+    return next(((per - base) for name, per, _ in results if name == label), None)
+
+
+def run(quick: bool = False, requests: int | None = None, runs: int | None = None) -> Section:
+    """Both tables plus the verdict on issue 6's targets (ours <= half the instrumentator's
+    overhead and < 15 µs; DESIGN's stretch goal 5 µs)."""
+    n = requests or (500 if quick else 5_000)
+    r = max(5, runs or (5 if quick else 15))
+    with Stopwatch() as sw:
+        fastapi_results = asyncio.run(bench(candidates(), n, r))
+        tiny_results = asyncio.run(bench(tiny_candidates(), n * 4, r))
+    how = (f"median of {r} interleaved runs x {n} requests ({n * 4} for the trivial app), "
+           f"direct ASGI calls, Python {sys.version.split()[0]}")
+    section = Section(
+        "1. Instrumentation overhead per request",
+        f"""Same small FastAPI app (two routes) called directly through ASGI, no network, one
+GET `/reservations/42` at a time; every configuration is a separately built app, warmed up
+with 500 requests, and the configurations are interleaved run by run ({how}), garbage
+collector paused inside a run. Overhead = median per request minus the bare app's median of
+the same run. The second table wraps a trivial ASGI app to isolate the middleware's own cost.""",
+    )
+    section.tables.append(("Small FastAPI app", result_table(fastapi_results)))
+    section.tables.append(("Middleware alone around a trivial ASGI app",
+                           result_table(tiny_results)))
+    ours_slo = overhead(fastapi_results, OURS_SLO)
+    ours_plain = overhead(fastapi_results, OURS_PLAIN)
+    peer = overhead(fastapi_results, INSTRUMENTATOR)
+    tiny_slo = overhead(tiny_results, OURS_SLO)
+    if ours_slo is not None:
+        lines = [f"Targets (FastAPI app, ours with SLO series: {ours_slo * 1e6:.2f} µs overhead, "
+                 f"without: {ours_plain * 1e6 if ours_plain is not None else float('nan'):.2f} "
+                 "µs):"]
+        lines.append(f"- under 15 µs: {verdict(ours_slo < 15e-6)} "
+                     f"({ours_slo * 1e6:.2f} µs)")
+        if peer is not None and peer > 0:
+            lines.append(f"- at most half of prometheus-fastapi-instrumentator's overhead "
+                         f"({peer * 1e6:.2f} µs): {verdict(ours_slo <= peer / 2)} "
+                         f"(ours is {ours_slo / peer:.2f}x of it)")
+        else:
+            lines.append("- prometheus-fastapi-instrumentator not installed: ratio not measured "
+                         "(`pip install -e '.[bench]'`)")
+        if tiny_slo is not None:
+            lines.append(f"- DESIGN's stretch goal of 5 µs, middleware alone around a trivial "
+                         f"app: {verdict(tiny_slo <= 5e-6)} ({tiny_slo * 1e6:.2f} µs)")
+        section.notes.append("\n".join(lines))
+    section.seconds = sw.seconds
+    return section
 
 
 def main() -> None:
@@ -231,12 +286,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5_000, help="requests per run")
     parser.add_argument("--runs", type=int, default=15, help="runs per configuration (>= 5)")
     args = parser.parse_args()
-    runs = max(5, args.runs)
-    how = (f"median of {runs} interleaved runs x {args.requests} requests, direct ASGI calls, "
-           f"Python {sys.version.split()[0]}")
-    table(f"Small FastAPI app ({how})", asyncio.run(bench(candidates(), args.requests, runs)))
-    table(f"Middleware alone around a trivial ASGI app ({how})",
-          asyncio.run(bench(tiny_candidates(), args.requests * 4, runs)))
+    print(run(requests=args.requests, runs=args.runs).markdown())
 
 
 if __name__ == "__main__":
