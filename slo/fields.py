@@ -38,12 +38,20 @@ def join(path: str, key: str | int) -> str:
 class Fields:
     """Problem collector bound to one input file."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, prefix: str = "", problems: list[Problem] | None = None
+                 ) -> None:
         self.file = file
-        self.problems: list[Problem] = []
+        self.prefix = prefix
+        self.problems: list[Problem] = [] if problems is None else problems
+
+    def within(self, prefix: str) -> Fields:
+        """The same collector for one named document of a file (``SLO checkout``): its paths
+        are prefixed so a file of many documents still points at the right one."""
+        return Fields(self.file, prefix, self.problems)
 
     def fail(self, path: str, message: str) -> None:
-        self.problems.append(Problem(self.file, path, message))
+        where = ": ".join(p for p in (self.prefix, path) if p)
+        self.problems.append(Problem(self.file, where, message))
 
     def mapping(
         self,

@@ -1,45 +1,83 @@
-"""Tell spec formats apart by their version key and hand each document to its reader."""
+"""Tell spec formats apart by their version key and hand each document to its reader.
+
+- ``apiVersion: slo-gen/v1``: this project's format (:mod:`slo.native`)
+- ``version: prometheus/v1``: a Sloth spec; ``apiVersion: sloth.slok.dev/v1``: its CRD
+  (:mod:`slo.sloth`)
+- ``apiVersion: openslo/v1``: OpenSLO objects (:mod:`slo.openslo`), read after every file so
+  references resolve across files
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from slo import native, openslo, sloth
+from slo.errors import Problem
 from slo.fields import Fields
-from slo.native import API_VERSION, parse_native
 from slo.spec import ServiceSpec
 from slo.yamlio import YAMLProblem, load_yaml_documents
 
+KNOWN = (f"'apiVersion: {native.API_VERSION}', 'version: {sloth.VERSION}' (Sloth), "
+         f"'apiVersion: {sloth.CRD_API_VERSION}' or 'apiVersion: {openslo.API_VERSION}'")
 
-def parse_documents(fields: Fields, text: str) -> list[ServiceSpec]:
-    """Every spec in one file (YAML documents separated by ``---``)."""
+
+def parse_files(texts: list[tuple[str, str]]) -> tuple[list[ServiceSpec], list[Problem]]:
+    """Every spec in every file (YAML documents separated by ``---``), and every problem."""
+    specs: list[ServiceSpec] = []
+    collectors: list[Fields] = []
+    later: list[tuple[Fields, Any]] = []
+    for file, text in texts:
+        fields = Fields(file)
+        collectors.append(fields)
+        docs = _documents(fields, text)
+        for i, doc in enumerate(docs):
+            f = fields.within(f"document {i + 1}") if len(docs) > 1 else fields
+            kind = detect(doc)
+            if kind == openslo.API_VERSION:
+                later.append((f, doc))
+                continue
+            spec = _read(f, kind, doc)
+            if spec is not None:
+                specs.append(spec)
+    specs += openslo.read_documents(later)
+    problems = [p for fields in collectors for p in fields.problems]
+    return specs, list(dict.fromkeys(problems))  # a shared SLI's problem is reported once
+
+
+def _documents(fields: Fields, text: str) -> list[Any]:
     try:
         docs = load_yaml_documents(text)
     except YAMLProblem as exc:
         fields.fail("", f"not valid YAML: {exc}")
         return []
     if not docs:
-        fields.fail("", "is empty: expected a spec with 'apiVersion: slo-gen/v1'")
-        return []
-    specs = []
-    for doc in docs:
-        kind = detect(doc)
-        if kind == API_VERSION:
-            spec = parse_native(fields, doc)
-            if spec is not None:
-                specs.append(spec)
-        else:
-            fields.fail("apiVersion", kind)
-    return specs
+        fields.fail("", f"is empty: expected a spec with {KNOWN}")
+    return docs
+
+
+def _read(fields: Fields, kind: str, doc: Any) -> ServiceSpec | None:
+    if kind == native.API_VERSION:
+        return native.parse_native(fields, doc)
+    if kind == sloth.VERSION:
+        return sloth.parse_sloth(fields, doc)
+    if kind == sloth.CRD_API_VERSION:
+        return sloth.parse_crd(fields, doc)
+    fields.fail("version" if isinstance(doc, dict) and "version" in doc else "apiVersion", kind)
+    return None
 
 
 def detect(doc: Any) -> str:
     """The format's version key, or a message saying why the document is not a known format."""
     if not isinstance(doc, dict):
-        return "the document must be a mapping with 'apiVersion: slo-gen/v1'"
-    if doc.get("apiVersion") == API_VERSION:
-        return API_VERSION
-    if "version" in doc and "apiVersion" not in doc:
-        return f"Sloth spec version {doc['version']!r} is not supported yet"
-    if str(doc.get("apiVersion", "")).startswith("openslo/"):
-        return f"OpenSLO {doc['apiVersion']!r} is not supported yet"
-    return f"{doc.get('apiVersion')!r} is not a known spec version (expected {API_VERSION!r})"
+        return f"the document must be a mapping with {KNOWN}"
+    api = doc.get("apiVersion")
+    if api in (native.API_VERSION, sloth.CRD_API_VERSION, openslo.API_VERSION):
+        return str(api)
+    if "version" in doc and api is None:
+        if doc["version"] == sloth.VERSION:
+            return sloth.VERSION
+        return (f"Sloth spec version {doc['version']!r} is not supported "
+                f"(expected {sloth.VERSION!r})")
+    if str(api or "").startswith("openslo/"):
+        return f"OpenSLO {api!r} is not supported (expected {openslo.API_VERSION!r})"
+    return f"{api!r} is not a known spec version: expected {KNOWN}"

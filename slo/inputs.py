@@ -99,12 +99,11 @@ def _good_and_total(good: Selector, total: Selector, group: dict[str, str],
 
 def gauge_values(segments: list[Segment], share: str) -> str:
     """promtool's notation for a per-second rate held for each segment's minutes; sample ``i``
-    is minute ``i``'s rate, as a counter's increment at ``i`` is minute ``i``'s events."""
-    parts = []
-    for i, seg in enumerate(segments):
+    is minute ``i``'s rate, as a counter's increment at ``i`` is minute ``i``'s events, and
+    sample 0 is no traffic, as a counter's first sample counts no events."""
+    parts = ["0"]
+    for seg in segments:
         rate = _num(quantize(_per_minute(seg, share) / 60))
-        if i == 0:
-            parts.append(rate)
         parts.append(f"{rate}+0x{seg.minutes - 1}")
     return " ".join(parts)
 

@@ -10,8 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from slo.errors import Problem, SpecError
-from slo.fields import Fields
-from slo.formats import parse_documents
+from slo.formats import parse_files
 from slo.spec import ServiceSpec
 
 DEFAULT_SPEC = "orchestrator.yaml"
@@ -49,12 +48,7 @@ def load_paths(paths: list[str]) -> list[ServiceSpec]:
 
 
 def load_texts(texts: list[tuple[str, str]]) -> list[ServiceSpec]:
-    problems: list[Problem] = []
-    specs: list[ServiceSpec] = []
-    for file, text in texts:
-        fields = Fields(file)
-        specs.extend(parse_documents(fields, text))
-        problems.extend(fields.problems)
+    specs, problems = parse_files(texts)
     problems.extend(check_unique(specs))
     if problems:
         raise SpecError(problems)
@@ -77,8 +71,10 @@ def check_unique(specs: list[ServiceSpec]) -> list[Problem]:
             seen_slo.setdefault(key, spec.source)
             names = [(f"{path}.series[{j}].record", s.record) for j, s in enumerate(slo.series)]
             names += [(f"{path}.alerts[{j}].alert", a.alert) for j, a in enumerate(slo.alerts)]
-            names += [(f"{path}.alerting.{r}.name", getattr(slo.alerting, r).name)
-                      for r in ("page", "ticket", "absent")]
+            routes: dict[str, str] = {}  # Sloth names page and ticket alike: one alert name
+            for r in ("page", "ticket", "absent"):
+                routes.setdefault(getattr(slo.alerting, r).name, f"{path}.alerting.{r}.name")
+            names += [(fpath, name) for name, fpath in routes.items()]
             for fpath, name in names:
                 if name in seen_names:
                     problems.append(Problem(spec.source, fpath,

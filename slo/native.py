@@ -12,6 +12,7 @@ from typing import Any
 
 from slo import burnrate
 from slo.fields import Fields, join
+from slo.naming import RESERVED
 from slo.placeholders import PlaceholderError, parse_placeholders
 from slo.selectors import METRIC_NAME, SelectorError, parse_selector
 from slo.spec import (
@@ -30,7 +31,7 @@ from slo.spec import (
 API_VERSION = "slo-gen/v1"
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 ALERT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-RESERVED_LABELS = frozenset({"slo_service", "slo_name", "slo_window", "alertname"})
+RESERVED_LABELS = RESERVED
 SEVERITIES = ("page", "ticket")
 UNITS = ("ratio", "percent", "burn_rate", "seconds", "count")
 DEFAULT_PERIOD = "30d"
@@ -72,10 +73,10 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
     description = ""
     if "description" in m:
         description = fields.text(m["description"], join(path, "description")) or ""
-    objective = _objective(fields, m.get("objective"), join(path, "objective"))
+    objective = objective_percent(fields, m.get("objective"), join(path, "objective"))
     period = fields.duration(m.get("period", DEFAULT_PERIOD), join(path, "period"))
     sli = _sli(fields, m.get("sli"), join(path, "sli"))
-    group_by = _group_by(fields, m.get("group_by", []), join(path, "group_by"))
+    group_by = group_by_labels(fields, m.get("group_by", []), join(path, "group_by"))
     alerting = None
     if name and objective is not None and period is not None:
         alerting = _alerting(fields, m.get("alerting", {}), join(path, "alerting"),
@@ -91,10 +92,12 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
 
 
 def camel(name: str) -> str:
+    """``requests-availability`` -> ``RequestsAvailability``, for default alert names."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name) if part)
 
 
-def _objective(fields: Fields, value: Any, path: str) -> Decimal | None:
+def objective_percent(fields: Fields, value: Any, path: str) -> Decimal | None:
+    """An objective in percent, 0 < x < 100 (Sloth's unit too; OpenSLO's target is a ratio)."""
     d = fields.number(value, path)
     if d is None:
         return None
@@ -152,7 +155,7 @@ def _sli(fields: Fields, value: Any, path: str):
     return LatencySLI(hist, float(le))
 
 
-def _group_by(fields: Fields, value: Any, path: str) -> tuple[str, ...]:
+def group_by_labels(fields: Fields, value: Any, path: str) -> tuple[str, ...]:
     items = fields.sequence(value, path) or []
     out = []
     for i, item in enumerate(items):
@@ -186,7 +189,7 @@ def _alerting(fields: Fields, value: Any, path: str, base_name: str, objective: 
     absent = _route(fields, m.get("absent", {}), join(path, "absent"), f"{base_name}SLIAbsent",
                     {"severity": "ticket"}, DEFAULT_ABSENT_FOR)
     budget = (100 - objective) / 100
-    windows = _windows(fields, m.get("windows"), join(path, "windows"), budget, period)
+    windows = burn_windows(fields, m.get("windows"), join(path, "windows"), budget, period)
     guard = Decimal(0)
     if "min_request_rate" in m:
         g = fields.number(m["min_request_rate"], join(path, "min_request_rate"))
@@ -208,20 +211,21 @@ def _route(fields: Fields, value: Any, path: str, default_name: str, default_lab
     labels = {**default_labels, **fields.labels(m.get("labels"), join(path, "labels"),
                                                 RESERVED_LABELS)}
     annotations = fields.labels(m.get("annotations"), join(path, "annotations"))
-    for_ = _for(fields, m.get("for", default_for), join(path, "for"))
+    for_ = for_duration(fields, m.get("for", default_for), join(path, "for"))
     if name is None or for_ is None:
         return None
     return AlertRoute(name, tuple(sorted(labels.items())), tuple(sorted(annotations.items())), for_)
 
 
-def _for(fields: Fields, value: Any, path: str) -> int | None:
+def for_duration(fields: Fields, value: Any, path: str) -> int | None:
     if value in ("0s", "0m", "0", 0):
         return 0
     return fields.duration(value, path)
 
 
-def _windows(fields: Fields, value: Any, path: str, budget: Decimal,
-             period: int) -> tuple[BurnWindow, ...] | None:
+def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
+                 period: int) -> tuple[BurnWindow, ...] | None:
+    """The spec's window pairs, or the workbook's defaults (factors from the period) for None."""
     if value is None:
         out = []
         for i, w in enumerate(burnrate.DEFAULT_WINDOWS):
@@ -231,7 +235,7 @@ def _windows(fields: Fields, value: Any, path: str, budget: Decimal,
                             "list windows that fit")
                 return None
             out.append(BurnWindow(w.severity, w.long, w.short, factor))
-        return _check_factors(fields, out, path, budget)
+        return check_factors(fields, out, path, budget)
     items = fields.sequence(value, path)
     if items is None:
         return None
@@ -245,7 +249,7 @@ def _windows(fields: Fields, value: Any, path: str, budget: Decimal,
             out.append(w)
     if len(out) != len(items):
         return None
-    return _check_factors(fields, out, path, budget)
+    return check_factors(fields, out, path, budget)
 
 
 def _window(fields: Fields, value: Any, path: str, period: int) -> BurnWindow | None:
@@ -287,7 +291,7 @@ def _window(fields: Fields, value: Any, path: str, period: int) -> BurnWindow | 
     return BurnWindow(severity, long, short, factor)
 
 
-def _check_factors(fields: Fields, windows: list[BurnWindow], path: str,
+def check_factors(fields: Fields, windows: list[BurnWindow], path: str,
                    budget: Decimal) -> tuple[BurnWindow, ...] | None:
     ok = True
     for i, w in enumerate(windows):
@@ -333,7 +337,7 @@ def _alert(fields: Fields, value: Any, path: str) -> ExtraAlert | None:
         return None
     name = fields.string(m.get("alert"), join(path, "alert"), ALERT_NAME, "an alert name")
     expr = _expr(fields, m.get("expr"), join(path, "expr"))
-    for_ = _for(fields, m.get("for", "0s"), join(path, "for"))
+    for_ = for_duration(fields, m.get("for", "0s"), join(path, "for"))
     labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED_LABELS)
     annotations = fields.labels(m.get("annotations"), join(path, "annotations"))
     test = _alert_test(fields, m.get("test", {}), join(path, "test"))

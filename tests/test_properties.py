@@ -39,7 +39,8 @@ tricky_text = st.text(
     min_size=1, max_size=16,
 ).filter(lambda s: s.strip() != "")
 label_names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
-    lambda s: not s.startswith("slo_") and s not in ("le", "alertname", "severity"))
+    lambda s: not s.startswith(("slo_", "sloth_")) and s not in ("le", "alertname",
+                                                                  "severity"))
 slo_names = st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True)
 
 

@@ -1,0 +1,489 @@
+"""OpenSLO v1 documents (``apiVersion: openslo/v1``) read into :mod:`slo.spec` objects.
+
+A file may hold many documents; ``SLI``, ``AlertPolicy``, ``AlertCondition`` and ``DataSource``
+objects may be inline or referenced by name from any file given in the same run.
+
+What maps how (anything else is a problem naming its field, never dropped silently):
+
+- ``SLO``: ``spec.service`` and ``metadata.name`` name the SLO; ``metadata.labels`` become its
+  labels; one objective's ``target`` (a ratio) or ``targetPercent``; one rolling
+  ``timeWindow``; ``budgetingMethod: Occurrences`` (requests are weighed, not time slices).
+- ``ratioMetric`` with ``bad``/``total`` or ``good``/``total`` Prometheus queries: counter
+  selectors (``counter: true``), or PromQL holding ``{{.window}}`` as in Sloth's queries;
+  ``raw`` ratios (``rawType: failure`` or ``success``) with ``{{.window}}``.
+- ``thresholdMetric``: a latency histogram, its base name as the query, with the objective's
+  ``op: lte`` and ``value`` a bucket bound in seconds (requests at or under it are good).
+- ``AlertCondition`` of ``kind: burnrate`` with ``op: gte``: ``threshold`` is the burn factor,
+  ``lookbackWindow`` the long window, the short window is a twelfth of it (the SRE workbook's
+  ratio), ``alertAfter`` the alert's ``for``, and ``severity`` ``page`` or ``ticket``. Without
+  alert policies an SLO gets the workbook's default windows, as a native spec does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from slo.fields import MISSING, Fields, join
+from slo.naming import RESERVED
+from slo.native import (
+    DEFAULT_ABSENT_FOR,
+    NAME,
+    burn_windows,
+    camel,
+    check_factors,
+    for_duration,
+    objective_percent,
+)
+from slo.queries import QueryError, events_sli, good_events_sli, template, windowed
+from slo.selectors import SelectorError, parse_selector
+from slo.spec import (
+    SLI,
+    SLO,
+    Alerting,
+    AlertRoute,
+    BurnWindow,
+    LatencySLI,
+    RatioQuerySLI,
+    ServiceSpec,
+)
+
+API_VERSION = "openslo/v1"
+KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource",
+         "Service")
+SEVERITIES = ("page", "ticket")
+SHORT_WINDOW_DIVISOR = 12  # the workbook's 1h/5m, 6h/30m, 1d/2h, 3d/6h
+
+
+@dataclass
+class Document:
+    """One OpenSLO object; ``fields`` records its problems under ``<kind> <name>``."""
+
+    fields: Fields
+    kind: str
+    name: str
+    body: dict[str, Any]
+
+
+class Catalog:
+    """Every named object of every file, so references resolve across files."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], Document] = {}
+
+    def add(self, doc: Document) -> None:
+        key = (doc.kind, doc.name)
+        if key in self.objects:
+            first = self.objects[key]
+            doc.fields.fail("metadata.name", f"{doc.kind} {doc.name!r} is already defined in "
+                            f"{first.fields.file}")
+        else:
+            self.objects[key] = doc
+
+    def get(self, fields: Fields, kind: str, name: Any, path: str) -> Document | None:
+        if not isinstance(name, str) or not name:
+            fields.fail(path, f"must name a {kind}")
+            return None
+        found = self.objects.get((kind, name))
+        if found is None:
+            fields.fail(path, f"no {kind} named {name!r} in the files given")
+        return found
+
+
+def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
+    """Every SLO of every OpenSLO document given, resolving references among all of them."""
+    catalog = Catalog()
+    for fields, body in items:
+        doc = _document(fields, body)
+        if doc is not None:
+            catalog.add(doc)
+    by_file_service: dict[tuple[str, str], list[SLO]] = {}
+    for doc in list(catalog.objects.values()):
+        if doc.kind != "SLO":
+            continue
+        got = _slo(doc, catalog)
+        if got is not None:
+            service, slo = got
+            by_file_service.setdefault((doc.fields.file, service), []).append(slo)
+    return [ServiceSpec(file, service, tuple(slos))
+            for (file, service), slos in by_file_service.items()]
+
+
+def _document(fields: Fields, body: Any) -> Document | None:
+    m = fields.mapping(body, "", required=("apiVersion", "kind", "metadata", "spec"))
+    if m is None:
+        return None
+    kind = m["kind"]
+    if kind not in KINDS:
+        fields.fail("kind", f"{kind!r} is not an OpenSLO v1 kind ({', '.join(KINDS)})")
+        return None
+    meta = fields.mapping(m["metadata"], "metadata", required=("name",),
+                          optional=("displayName", "labels", "annotations"))
+    if meta is None:
+        return None
+    name = fields.string(meta["name"], "metadata.name", NAME,
+                         "a name (lowercase letters, digits, '-' and '_', at most 63)")
+    if name is None:
+        return None
+    return Document(fields.within(f"{kind} {name}"), kind, name, m)
+
+
+def _slo(doc: Document, catalog: Catalog) -> tuple[str, SLO] | None:
+    f = doc.fields
+    before = len(f.problems)
+    spec = f.mapping(doc.body["spec"], "spec", required=(
+        "service", "timeWindow", "budgetingMethod", "objectives"), optional=(
+        "description", "indicator", "indicatorRef", "alertPolicies"))
+    if spec is None:
+        return None
+    meta = doc.body["metadata"]
+    service = f.string(spec["service"], "spec.service", NAME,
+                       "a service name (lowercase letters, digits, '-' and '_')")
+    labels = _labels(f, meta.get("labels"), "metadata.labels")
+    description = spec.get("description", meta.get("displayName", ""))
+    if not isinstance(description, str):
+        f.fail("spec.description", "must be a string")
+    period = _time_window(f, spec["timeWindow"], "spec.timeWindow")
+    if spec["budgetingMethod"] != "Occurrences":
+        f.fail("spec.budgetingMethod", f"{spec['budgetingMethod']!r} cannot map: only "
+               "'Occurrences' (every event weighs the same) is supported")
+    objective = _objective(f, spec["objectives"], "spec.objectives")
+    indicator = _indicator(f, spec, catalog)
+    sli = None
+    if indicator is not None and objective is not None:
+        sli = _sli(indicator[0], indicator[1], indicator[2], objective[1], f)
+    alerting = None
+    if service and objective is not None and period is not None:
+        alerting = _alerting(f, spec.get("alertPolicies"), "spec.alertPolicies", catalog,
+                             camel(service) + camel(doc.name), objective[0], period)
+    if len(f.problems) > before or None in (service, period, objective, sli, alerting):
+        return None
+    assert sli is not None and objective is not None and service is not None
+    return service, SLO(doc.name, str(description), objective[0], period or 0, sli[0],
+                        alerting, sli[1], labels=tuple(sorted(labels.items())))
+
+
+def _labels(f: Fields, value: Any, path: str) -> dict[str, str]:
+    """OpenSLO labels; a list of values has no Prometheus label to become."""
+    if isinstance(value, dict):
+        for key, val in value.items():
+            if isinstance(val, list):
+                f.fail(join(path, str(key)), "a list of values cannot become a Prometheus "
+                       "label: give one string")
+                value = {k: v for k, v in value.items() if not isinstance(v, list)}
+    return f.labels(value, path, RESERVED)
+
+
+def _time_window(f: Fields, value: Any, path: str) -> int | None:
+    items = f.sequence(value, path)
+    if items is None:
+        return None
+    if len(items) != 1:
+        f.fail(path, "must list exactly one time window")
+        return None
+    p = join(path, 0)
+    w = f.mapping(items[0], p, required=("duration",), optional=("isRolling", "calendar"))
+    if w is None:
+        return None
+    if "calendar" in w or w.get("isRolling") is not True:
+        f.fail(join(p, "isRolling"), "calendar windows are not supported: use a rolling "
+               "window (isRolling: true)")
+        return None
+    return f.duration(w["duration"], join(p, "duration"))
+
+
+def _objective(f: Fields, value: Any, path: str) -> tuple[Decimal, dict[str, Any]] | None:
+    """The objective in percent, and the objective's mapping (its op/value feed thresholds)."""
+    items = f.sequence(value, path)
+    if items is None:
+        return None
+    if len(items) != 1:
+        f.fail(path, "must list exactly one objective (write one SLO per objective)")
+        return None
+    p = join(path, 0)
+    o = f.mapping(items[0], p, optional=("displayName", "target", "targetPercent", "op", "value",
+                                         "timeSliceTarget", "timeSliceWindow"))
+    if o is None:
+        return None
+    for key in ("timeSliceTarget", "timeSliceWindow"):
+        if key in o:
+            f.fail(join(p, key), "time slices cannot map: budgetingMethod must be Occurrences")
+            return None
+    if ("target" in o) == ("targetPercent" in o):
+        f.fail(p, "needs exactly one of 'target' (a ratio) or 'targetPercent'")
+        return None
+    if "targetPercent" in o:
+        percent = objective_percent(f, o["targetPercent"], join(p, "targetPercent"))
+    else:
+        ratio = f.number(o["target"], join(p, "target"))
+        if ratio is not None and not Decimal(0) < ratio < 1:
+            f.fail(join(p, "target"), f"{o['target']!r} is out of range: a target is a ratio, "
+                   "0 < x < 1")
+            return None
+        percent = None if ratio is None else (ratio * 100).normalize()
+    return None if percent is None else (percent, o)
+
+
+def _indicator(f: Fields, spec: dict[str, Any], catalog: Catalog
+               ) -> tuple[Fields, dict[str, Any], str] | None:
+    """The SLI's spec mapping, the Fields that names its problems, and its path."""
+    if ("indicator" in spec) == ("indicatorRef" in spec):
+        f.fail("spec", "needs exactly one of 'indicator' or 'indicatorRef'")
+        return None
+    if "indicatorRef" in spec:
+        doc = catalog.get(f, "SLI", spec["indicatorRef"], "spec.indicatorRef")
+        if doc is None:
+            return None
+        return doc.fields, doc.body["spec"], "spec"
+    inline = f.mapping(spec["indicator"], "spec.indicator", required=("metadata", "spec"),
+                       optional=("apiVersion", "kind"))
+    if inline is None:
+        return None
+    return f, inline["spec"], "spec.indicator.spec"
+
+
+def _sli(f: Fields, value: Any, path: str, objective: dict[str, Any], slo_fields: Fields
+         ) -> tuple[SLI, tuple[str, ...]] | None:
+    """``f`` names the SLI's problems (inline: the SLO's; referenced: the SLI document's);
+    ``slo_fields`` the SLO's, where the objective's op and value are."""
+    m = f.mapping(value, path, optional=("description", "ratioMetric", "thresholdMetric"))
+    if m is None:
+        return None
+    if ("ratioMetric" in m) == ("thresholdMetric" in m):
+        f.fail(path, "needs exactly one of 'ratioMetric' or 'thresholdMetric'")
+        return None
+    if "thresholdMetric" in m:
+        return _threshold(f, m["thresholdMetric"], join(path, "thresholdMetric"), objective,
+                          slo_fields)
+    p = join(path, "ratioMetric")
+    r = f.mapping(m["ratioMetric"], p, required=("counter",),
+                  optional=("good", "bad", "total", "raw", "rawType"))
+    if r is None:
+        return None
+    counter = r["counter"]
+    if not isinstance(counter, bool):
+        f.fail(join(p, "counter"), "must be true or false")
+        return None
+    if "raw" in r:
+        return _raw(f, r, p)
+    if "total" not in r or ("good" in r) == ("bad" in r):
+        f.fail(p, "needs 'total' and exactly one of 'good' or 'bad' (or 'raw' with 'rawType')")
+        return None
+    which = "good" if "good" in r else "bad"
+    part = _query(f, r[which], join(p, which), counter)
+    total = _query(f, r["total"], join(p, "total"), counter)
+    if part is None or total is None:
+        return None
+    if which == "bad":
+        return events_sli(f, part, total, p)
+    return good_events_sli(f, part, total, p)
+
+
+def _raw(f: Fields, r: dict[str, Any], p: str) -> tuple[SLI, tuple[str, ...]] | None:
+    for key in ("good", "bad", "total"):
+        if key in r:
+            f.fail(join(p, key), "cannot be given with 'raw'")
+            return None
+    raw_type = r.get("rawType")
+    if raw_type not in ("failure", "success"):
+        f.fail(join(p, "rawType"), "must be 'failure' or 'success' with 'raw'")
+        return None
+    ratio = _query(f, r["raw"], join(p, "raw"), counter=False, needs_window=True)
+    if ratio is None:
+        return None
+    return RatioQuerySLI(ratio if raw_type == "failure" else f"1 - ({ratio})"), ()
+
+
+def _prometheus_query(f: Fields, value: Any, path: str) -> str | None:
+    m = f.mapping(value, path, required=("metricSource",))
+    if m is None:
+        return None
+    p = join(path, "metricSource")
+    src = f.mapping(m["metricSource"], p, optional=("type", "spec", "metricSourceRef"))
+    if src is None:
+        return None
+    kind = src.get("type")
+    if not isinstance(kind, str) or kind.lower() != "prometheus":
+        f.fail(join(p, "type"), f"{kind!r} cannot map: only Prometheus data sources render "
+               "to Prometheus rules")
+        return None
+    spec = f.mapping(src.get("spec", MISSING), join(p, "spec"), required=("query",))
+    if spec is None:
+        return None
+    return f.text(spec["query"], join(p, "spec.query"))
+
+
+def _query(f: Fields, value: Any, path: str, counter: bool, needs_window: bool = False
+           ) -> str | None:
+    """A PromQL template: ``{{.window}}`` queries as written, a counter selector as its rate."""
+    text = _prometheus_query(f, value, path)
+    if text is None:
+        return None
+    qpath = join(path, "metricSource.spec.query")
+    if "{{" in text or needs_window:
+        try:
+            return template(text)
+        except QueryError as exc:
+            f.fail(qpath, str(exc))
+            return None
+    try:
+        selector = parse_selector(text)
+    except SelectorError:
+        f.fail(qpath, "must be a counter selector (with counter: true) or PromQL holding "
+               "'{{.window}}' where the range goes")
+        return None
+    if not counter:
+        f.fail(qpath, "a selector is taken as a counter: set counter: true, or write PromQL "
+               "holding '{{.window}}'")
+        return None
+    return windowed(selector)
+
+
+def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any], of: Fields
+               ) -> tuple[SLI, tuple[str, ...]] | None:
+    text = _prometheus_query(f, value, path)
+    if text is None:
+        return None
+    qpath = join(path, "metricSource.spec.query")
+    try:
+        hist = parse_selector(text)
+    except SelectorError:
+        f.fail(qpath, "a thresholdMetric maps only to a latency histogram: give its base name "
+               "(a selector such as http_request_duration_seconds{job=\"api\"})")
+        return None
+    if hist.metric.endswith(("_bucket", "_count", "_sum")) or any(
+            m.label == "le" for m in hist.matchers):
+        f.fail(qpath, "give the histogram's base name, without _bucket/_count or 'le'")
+        return None
+    if objective.get("op") != "lte":
+        of.fail("spec.objectives[0].op", "a latency threshold maps with op 'lte' (requests at "
+               "or under the bound are good)")
+        return None
+    le = of.number(objective.get("value", MISSING), "spec.objectives[0].value")
+    if le is None or le <= 0:
+        if le is not None:
+            of.fail("spec.objectives[0].value", "must be a positive bucket bound in seconds")
+        return None
+    return LatencySLI(hist, float(le)), ()
+
+
+def _alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
+              objective: Decimal, period: int) -> Alerting | None:
+    budget = (100 - objective) / 100
+    absent_for = for_duration(f, DEFAULT_ABSENT_FOR, path) or 0
+    routes = {s: AlertRoute(f"{base}ErrorBudgetBurn{camel(s)}", (("severity", s),))
+              for s in SEVERITIES}
+    absent = AlertRoute(f"{base}SLIAbsent", (("severity", "ticket"),), (), absent_for)
+    if value is None:
+        windows = burn_windows(f, None, path, budget, period)
+        return None if windows is None else Alerting("", routes["page"], routes["ticket"],
+                                                     absent, windows)
+    conditions: list[tuple[Fields, dict[str, Any], str, dict[str, str]]] = []
+    for i, item in enumerate(f.sequence(value, path) or []):
+        policy = _policy(f, item, join(path, i), catalog)
+        if policy is not None:
+            conditions += policy
+    windows: list[BurnWindow] = []
+    waits: dict[str, tuple[int, str]] = {}
+    labels: dict[str, dict[str, str]] = {s: {"severity": s} for s in SEVERITIES}
+    for cf, cond, cpath, policy_labels in conditions:
+        got = _condition(cf, cond, cpath, period)
+        if got is None:
+            continue
+        window, wait = got
+        windows.append(window)
+        labels[window.severity].update(policy_labels)
+        first = waits.setdefault(window.severity, (wait, cpath))
+        if first[0] != wait:
+            cf.fail(join(cpath, "condition.alertAfter"), f"differs from {first[1]}: all "
+                    f"{window.severity} conditions of an SLO share one alert and its 'for'")
+    checked = check_factors(f, windows, path, budget)
+    if checked is None:
+        return None
+    for s in SEVERITIES:
+        routes[s] = AlertRoute(routes[s].name, tuple(sorted(labels[s].items())), (),
+                               waits.get(s, (0, ""))[0])
+    return Alerting("", routes["page"], routes["ticket"], absent, checked)
+
+
+def _policy(f: Fields, value: Any, path: str, catalog: Catalog
+            ) -> list[tuple[Fields, dict[str, Any], str, dict[str, str]]] | None:
+    """The policy's conditions: (their Fields, mapping, path) and the policy's labels."""
+    if isinstance(value, dict) and "alertPolicyRef" in value:
+        ref = f.mapping(value, path, required=("alertPolicyRef",))
+        doc = catalog.get(f, "AlertPolicy", (ref or {}).get("alertPolicyRef"),
+                          join(path, "alertPolicyRef"))
+        if doc is None:
+            return None
+        pf, body, ppath = doc.fields, doc.body, ""
+    else:
+        body = f.mapping(value, path, required=("metadata", "spec"),
+                         optional=("apiVersion", "kind"))
+        if body is None:
+            return None
+        pf, ppath = f, path
+    labels = _labels(pf, body["metadata"].get("labels") if isinstance(body["metadata"], dict)
+                     else None, join(ppath, "metadata.labels"))
+    sp = join(ppath, "spec")
+    spec = pf.mapping(body["spec"], sp, required=("conditions",), optional=(
+        "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching",
+        "notificationTargets"))
+    if spec is None:
+        return None
+    if spec.get("notificationTargets"):
+        pf.fail(join(sp, "notificationTargets"), "notification targets cannot map: Alertmanager "
+                "routes alerts; match on the alerts' labels there")
+    if spec.get("alertWhenBreaching", True) is not True:
+        pf.fail(join(sp, "alertWhenBreaching"), "must be true: a policy that never alerts on "
+                "a burning budget maps to no rule")
+    out = []
+    for i, item in enumerate(pf.sequence(spec["conditions"], join(sp, "conditions")) or []):
+        cpath = join(join(sp, "conditions"), i)
+        if isinstance(item, dict) and "conditionRef" in item:
+            ref = pf.mapping(item, cpath, required=("conditionRef",))
+            doc = catalog.get(pf, "AlertCondition", (ref or {}).get("conditionRef"),
+                              join(cpath, "conditionRef"))
+            if doc is not None:
+                out.append((doc.fields, doc.body["spec"], "spec", labels))
+            continue
+        inline = pf.mapping(item, cpath, required=("metadata", "spec"),
+                            optional=("apiVersion", "kind"))
+        if inline is not None:
+            out.append((pf, inline["spec"], join(cpath, "spec"), labels))
+    return out
+
+
+def _condition(f: Fields, value: Any, path: str, period: int
+               ) -> tuple[BurnWindow, int] | None:
+    m = f.mapping(value, path, required=("severity", "condition"), optional=("description",))
+    if m is None:
+        return None
+    severity = m["severity"]
+    if severity not in SEVERITIES:
+        f.fail(join(path, "severity"), f"{severity!r} must be one of {', '.join(SEVERITIES)} "
+               "(the page and the ticket alert)")
+    p = join(path, "condition")
+    c = f.mapping(m["condition"], p, required=("kind", "op", "threshold", "lookbackWindow",
+                                                "alertAfter"))
+    if c is None:
+        return None
+    if c["kind"] != "burnrate":
+        f.fail(join(p, "kind"), f"{c['kind']!r} cannot map: only 'burnrate' conditions do")
+    if c["op"] != "gte":
+        f.fail(join(p, "op"), f"{c['op']!r} cannot map: burn-rate alerts fire when the burn "
+               "rate is at or above the threshold ('gte')")
+    factor = f.number(c["threshold"], join(p, "threshold"))
+    if factor is not None and factor <= 0:
+        f.fail(join(p, "threshold"), "must be a burn rate greater than zero")
+        factor = None
+    long = f.duration(c["lookbackWindow"], join(p, "lookbackWindow"))
+    if long is not None and (long % SHORT_WINDOW_DIVISOR or long > period):
+        f.fail(join(p, "lookbackWindow"), "must fit in the time window and divide into 12 "
+               "whole seconds (the short window is a twelfth of it)")
+        long = None
+    wait = for_duration(f, c["alertAfter"], join(p, "alertAfter"))
+    if severity not in SEVERITIES or factor is None or long is None or wait is None \
+            or c["kind"] != "burnrate" or c["op"] != "gte":
+        return None
+    return BurnWindow(severity, long, long // SHORT_WINDOW_DIVISOR, factor), wait

@@ -1,0 +1,193 @@
+"""Sloth ``prometheus/v1`` specs (and the ``PrometheusServiceLevel`` CRD's ``spec``), read into
+:mod:`slo.spec` objects as strictly as our own format.
+
+What maps how:
+
+- ``service``, ``labels``, ``slos[].name/objective/description/labels`` map one to one; the
+  period is Sloth's 30 days and the alert windows are Sloth's (the SRE workbook's): page on
+  1h/5m at 14.4x or 6h/30m at 6x, ticket on 1d/2h at 3x or 3d/6h at 1x.
+- ``sli.events`` queries of the shape ``sum(rate(selector[{{.window}}]))`` become selector SLIs
+  (rules identical to a native spec's); other queries are rendered as written.
+  ``sli.raw.error_ratio_query`` is a ratio SLI. ``sli.plugin`` cannot map and is an error.
+- Alerts keep Sloth's identity: page and ticket are both named ``alerting.name`` and told apart
+  by ``sloth_severity``, with ``alerting`` labels and annotations under each alert's own, so
+  Alertmanager routes keep matching. ``disable: true`` leaves that alert out. As in every
+  slo-gen spec, an absent-data alert (``<name>SLIAbsent``) comes with them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from slo.fields import MISSING, Fields, join
+from slo.naming import RESERVED
+from slo.native import (
+    ALERT_NAME,
+    DEFAULT_ABSENT_FOR,
+    DEFAULT_PERIOD,
+    NAME,
+    burn_windows,
+    camel,
+    objective_percent,
+)
+from slo.queries import QueryError, events_sli, template
+from slo.spec import SLI, SLO, Alerting, AlertRoute, RatioQuerySLI, ServiceSpec
+
+VERSION = "prometheus/v1"
+CRD_API_VERSION = "sloth.slok.dev/v1"
+CRD_KIND = "PrometheusServiceLevel"
+SEVERITY_LABEL = "sloth_severity"
+
+
+def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "") -> ServiceSpec | None:
+    """A ``version: prometheus/v1`` document, or the ``spec`` of the Kubernetes CRD (``root``
+    is then ``spec``, so problems name the field as it is in the user's file)."""
+    required = ("service", "slos") if root else ("version", "service", "slos")
+    m = fields.mapping(doc, root, required=required, optional=("labels",))
+    if m is None:
+        return None
+    service = fields.string(m.get("service"), join(root, "service"), NAME,
+                            "a service name (lowercase letters, digits, '-' and '_')")
+    labels = fields.labels(m.get("labels"), join(root, "labels"), RESERVED)
+    slos = []
+    items = fields.sequence(m.get("slos"), join(root, "slos"))
+    if items is not None and not items:
+        fields.fail(join(root, "slos"), "must list at least one SLO")
+    for i, item in enumerate(items or []):
+        slo = _slo(fields, item, join(join(root, "slos"), i), service or "service")
+        if slo is not None:
+            slos.append(slo)
+    if service is None or fields.problems:
+        return None
+    return ServiceSpec(fields.file, service, tuple(slos), tuple(sorted(labels.items())))
+
+
+def parse_crd(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
+    m = fields.mapping(doc, "", required=("apiVersion", "kind", "spec"), optional=("metadata",))
+    if m is None:
+        return None
+    if m["kind"] != CRD_KIND:
+        fields.fail("kind", f"{m['kind']!r} is not {CRD_KIND!r}")
+        return None
+    return parse_sloth(fields, m["spec"], "spec")
+
+
+def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
+    m = fields.mapping(value, path, required=("name", "objective", "sli"),
+                       optional=("description", "labels", "alerting"))
+    if m is None:
+        return None
+    before = len(fields.problems)
+    name = fields.string(m.get("name"), join(path, "name"), NAME,
+                         "an SLO name (lowercase letters, digits, '-' and '_', at most 63)")
+    description = fields.text(m["description"], join(path, "description")) \
+        if "description" in m else ""
+    objective = objective_percent(fields, m.get("objective"), join(path, "objective"))
+    labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
+    sli = _sli(fields, m.get("sli"), join(path, "sli"))
+    period = fields.duration(DEFAULT_PERIOD, join(path, "period"))
+    alerting = None
+    if name and objective is not None and period is not None:
+        alerting = _alerting(fields, m.get("alerting", {}), join(path, "alerting"),
+                             camel(service) + camel(name), objective, period)
+    if len(fields.problems) > before or None in (name, objective, period, sli, alerting) \
+            or description is None:
+        return None
+    assert sli is not None and name is not None and objective is not None
+    the_sli, group_by = sli
+    return SLO(name, description, objective, period or 0, the_sli, alerting, group_by,
+               labels=tuple(sorted(labels.items())))
+
+
+def _query(fields: Fields, value: Any, path: str) -> str | None:
+    text = fields.text(value, path)
+    if text is None:
+        return None
+    try:
+        return template(text)
+    except QueryError as exc:
+        fields.fail(path, str(exc))
+        return None
+
+
+def _sli(fields: Fields, value: Any, path: str) -> tuple[SLI, tuple[str, ...]] | None:
+    m = fields.mapping(value, path, optional=("events", "raw", "plugin"))
+    if m is None:
+        return None
+    if "plugin" in m:
+        fields.fail(join(path, "plugin"), "Sloth SLI plugins cannot be read: write the plugin's "
+                    "queries as 'events' (error_query/total_query) or 'raw'")
+        return None
+    if ("events" in m) == ("raw" in m):
+        fields.fail(path, "needs exactly one of 'events' or 'raw'")
+        return None
+    if "raw" in m:
+        p = join(path, "raw")
+        raw = fields.mapping(m["raw"], p, required=("error_ratio_query",))
+        if raw is None:
+            return None
+        ratio = _query(fields, raw.get("error_ratio_query"), join(p, "error_ratio_query"))
+        return None if ratio is None else (RatioQuerySLI(ratio), ())
+    p = join(path, "events")
+    ev = fields.mapping(m["events"], p, required=("error_query", "total_query"))
+    if ev is None:
+        return None
+    errors = _query(fields, ev.get("error_query"), join(p, "error_query"))
+    total = _query(fields, ev.get("total_query"), join(p, "total_query"))
+    if errors is None or total is None:
+        return None
+    return events_sli(fields, errors, total, p)
+
+
+def _alerting(fields: Fields, value: Any, path: str, default_base: str, objective: Decimal,
+              period: int) -> Alerting | None:
+    m = fields.mapping(value, path, optional=("name", "labels", "annotations", "page_alert",
+                                              "ticket_alert"))
+    if m is None:
+        return None
+    name = None
+    if "name" in m:
+        name = fields.string(m["name"], join(path, "name"), ALERT_NAME, "an alert name")
+        if name is None:
+            return None
+    labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
+    annotations = fields.labels(m.get("annotations"), join(path, "annotations"))
+    routes = {}
+    enabled = []
+    for severity in ("page", "ticket"):
+        key = f"{severity}_alert"
+        default = f"{default_base}ErrorBudgetBurn{camel(severity)}"
+        got = _route(fields, m.get(key, {}), join(path, key), name or default, severity,
+                     labels, annotations)
+        if got is None:
+            return None
+        routes[severity], on = got
+        if on:
+            enabled.append(severity)
+    absent_labels = {**labels, **dict(routes["ticket"].labels)}
+    del absent_labels[SEVERITY_LABEL]  # the absent alert is no burn-rate alert
+    absent = AlertRoute(f"{name or default_base}SLIAbsent", tuple(sorted(absent_labels.items())),
+                        (), fields.duration(DEFAULT_ABSENT_FOR, path) or 0)
+    windows = burn_windows(fields, None, join(path, "windows"), (100 - objective) / 100, period)
+    if windows is None:
+        return None
+    windows = tuple(w for w in windows if w.severity in enabled)
+    return Alerting("", routes["page"], routes["ticket"], absent, windows)
+
+
+def _route(fields: Fields, value: Any, path: str, name: str, severity: str,
+           labels: dict[str, str], annotations: dict[str, str]
+           ) -> tuple[AlertRoute, bool] | None:
+    m = fields.mapping(value, path, optional=("disable", "labels", "annotations"))
+    if m is None:
+        return None
+    disable = m.get("disable", False)
+    if disable is MISSING or not isinstance(disable, bool):
+        fields.fail(join(path, "disable"), "must be true or false")
+        return None
+    own = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
+    notes = fields.labels(m.get("annotations"), join(path, "annotations"))
+    merged = {**labels, **own, SEVERITY_LABEL: severity}
+    return AlertRoute(name, tuple(sorted(merged.items())),
+                      tuple(sorted({**annotations, **notes}.items()))), not disable
