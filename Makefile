@@ -5,6 +5,10 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+# Extra flags for the demo targets, e.g. make run RUN_ARGS='--prometheus-port 9091'
+RUN_ARGS    ?=
+HEALTH_ARGS ?=
+CHAOS_ARGS  ?=
 
 .PHONY: help venv promtool test lint rules rules-check run health test-e2e-quick chaos-orchestrator bench clean
 
@@ -41,16 +45,16 @@ test: venv promtool lint
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 run: venv promtool
-	$(BIN)/python -m exporter.demo.stack
+	$(BIN)/python -m exporter.demo.stack $(RUN_ARGS)
 
 health: venv
-	$(BIN)/python -m exporter.demo.health
+	$(BIN)/python -m exporter.demo.health $(HEALTH_ARGS)
 
 test-e2e-quick: venv promtool
 	$(BIN)/python -m pytest -m e2e -x -q
 
 chaos-orchestrator: venv
-	$(BIN)/python -m exporter.demo.chaos --dependency pms --outage
+	$(BIN)/python -m exporter.demo.chaos --dependency pms --outage $(CHAOS_ARGS)
 
 bench: venv promtool
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -1,0 +1,91 @@
+"""``make health``: is the demo stack up? One line per check, exit 1 if any failed.
+
+Checks, for the stack described by ``var/demo/state.json`` (or the default ports): each demo
+instance answers ``/health``, its ``/metrics`` serves the contract, Prometheus is ready, has
+the rules loaded, and sees every demo scrape target ``up`` in ``/api/v1/targets``. The runbook
+runs this during triage, so a failure names what is down and what to look at.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from exporter.demo import promconfig, state
+from exporter.demo.promapi import PromAPI, PromError
+
+
+def checks(st: state.StackState) -> Iterator[tuple[bool, str]]:
+    """(ok, message) per check."""
+    with httpx.Client(timeout=3.0, trust_env=False) as client:
+        for url in st.app_urls:
+            try:
+                r = client.get(url + "/health")
+                ok = r.status_code == 200 and r.json().get("status") == "ok"
+                yield ok, f"demo {url}/health: HTTP {r.status_code}"
+            except (httpx.HTTPError, ValueError) as exc:
+                yield False, f"demo {url}/health: not answering ({type(exc).__name__})"
+        for url in st.metrics_urls:
+            try:
+                r = client.get(url)
+                ok = r.status_code == 200 and "orchestrator_requests_total" in r.text
+                yield ok, (f"metrics {url}: HTTP {r.status_code}" if ok else
+                           f"metrics {url}: HTTP {r.status_code}, no orchestrator_requests_total")
+            except httpx.HTTPError as exc:
+                yield False, f"metrics {url}: not answering ({type(exc).__name__})"
+    with PromAPI(st.prometheus_url, timeout=3.0) as prom:
+        if not prom.ready():
+            yield False, f"prometheus {st.prometheus_url}: not ready (is `make run` running?)"
+            return
+        yield True, f"prometheus {st.prometheus_url}: ready"
+        try:
+            rules = prom.rules()
+            yield bool(rules), f"prometheus rules: {len(rules)} loaded"
+            targets = [t for t in prom.targets() if t["labels"].get("job") == promconfig.JOB]
+        except PromError as exc:
+            yield False, f"prometheus API: {exc}"
+            return
+        by_address = {t["labels"].get("instance"): t for t in targets}
+        for url in st.metrics_urls:
+            address = urlsplit(url).netloc
+            target = by_address.get(address)
+            if target is None:
+                yield False, f"scrape target {address}: not in Prometheus' active targets"
+            elif target["health"] != "up":
+                yield False, (f"scrape target {address}: {target['health']} "
+                              f"({target.get('lastError') or 'not scraped yet'})")
+            else:
+                yield True, f"scrape target {address}: up"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m exporter.demo.health",
+                                description="Check the demo stack started by `make run`.")
+    p.add_argument("--state-dir", type=Path, default=state.DEFAULT_DIR,
+                   help="where `make run` wrote state.json (default var/demo)")
+    p.add_argument("--prometheus-url", help="override Prometheus' URL")
+    args = p.parse_args(argv)
+    st, found = state.load(args.state_dir)
+    if args.prometheus_url:
+        st.prometheus_url = args.prometheus_url.rstrip("/")
+    if not found:
+        print(f"note: no {args.state_dir / state.STATE_FILE}; checking the default ports")
+    failed = 0
+    for ok, message in checks(st):
+        print(f"{'ok  ' if ok else 'FAIL'} {message}", file=sys.stdout if ok else sys.stderr,
+              flush=True)
+        failed += not ok
+    if failed:
+        print(f"health: {failed} check(s) failed", file=sys.stderr)
+        return 1
+    print("health: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Fixtures for the end-to-end tests (helpers in ``e2e_fleet``).
+
+Each test module gets its own fleet through ``fleet_factory``, so modules do not see each
+other's traffic or alerts; the module's finalizer stops it, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from exporter.demo import procs
+from tests.e2e.e2e_fleet import CHILDREN, E2E_SPEC, Fleet, render, start_fleet
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_leftovers() -> Iterator[None]:
+    yield
+    for child in CHILDREN:
+        if child.alive():
+            procs.stop(child, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin() -> str:
+    path = shutil.which("prometheus")
+    if path is None:
+        pytest.fail("prometheus is not installed: run `make promtool` (Debian's prometheus)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def default_rules(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The shipped spec's rules (what `make run` loads)."""
+    return render(None, tmp_path_factory.mktemp("rules-default"))
+
+
+@pytest.fixture(scope="session")
+def e2e_rules(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The seconds-scale test spec's rules."""
+    return render(E2E_SPEC, tmp_path_factory.mktemp("rules-e2e"))
+
+
+@pytest.fixture(scope="module")
+def fleet_factory(tmp_path_factory: pytest.TempPathFactory, prometheus_bin: str
+                  ) -> Iterator[Callable[..., Fleet]]:
+    """``fleet_factory(rules, demo_args=[...])`` -> a running Fleet, stopped after the module."""
+    started: list[Fleet] = []
+
+    def make(rules: list[Path], demo_args: Sequence[str] = ()) -> Fleet:
+        fleet = start_fleet(tmp_path_factory.mktemp("fleet"), rules, prometheus_bin, demo_args)
+        started.append(fleet)
+        return fleet
+
+    yield make
+    for fleet in started:
+        fleet.stop()

@@ -1,0 +1,177 @@
+"""The end-to-end tests' fleet: real demo instances and a real Prometheus on 127.0.0.1.
+
+A fleet is two demo orchestrators and one Prometheus scraping both every second, with rendered
+rules evaluated every second, on ports chosen free at run time. Every child runs in its own
+process group; :data:`CHILDREN` records them all so a session finalizer can stop whatever a
+failed fixture left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from exporter.demo import procs, promconfig
+from exporter.demo.promapi import PromAPI
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E_SPEC = Path(__file__).with_name("orchestrator-e2e.yaml")
+INTERVAL = "1s"
+
+CHILDREN: list[procs.Child] = []  # everything started this session, for the last resort
+
+
+def spawn(name: str, argv: Sequence[str], log: Path, env: dict[str, str] | None = None
+          ) -> procs.Child:
+    child = procs.spawn(name, argv, log, env=env, cwd=ROOT)
+    CHILDREN.append(child)
+    return child
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float, interval: float = 0.5
+             ) -> object:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` and the last value.
+
+    Only a generous upper bound: the tests never assert how fast something happens.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:g}s waiting for {what} (last: {last!r})")
+
+
+def wait_tcp(child: procs.Child, port: int, timeout: float = 30.0) -> None:
+    """Wait until ``port`` accepts connections, without sending the app a request."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.alive():
+            pytest.fail(f"{child.name} exited ({child.popen.returncode}):\n{child.log_tail()}")
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"{child.name}: port {port} not accepting after {timeout:g}s")
+
+
+def render(spec: Path | None, out: Path) -> list[Path]:
+    """Rules rendered by the real ``slo-gen render`` CLI (the embedded spec when None)."""
+    slo_gen = Path(sys.executable).with_name("slo-gen")
+    args = [str(slo_gen), "render", *([str(spec)] if spec else []), "-o", str(out)]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"slo-gen render failed:\n{result.stderr}"
+    rules = sorted(out.glob("*.rules.yml"))
+    assert rules, f"slo-gen render wrote no rules into {out}"
+    return rules
+
+
+@dataclass
+class Instance:
+    """One demo orchestrator process and its fixed ports (kept across restarts)."""
+
+    index: int
+    port: int
+    metrics_port: int
+    log: Path
+    token: str
+    extra_args: list[str]
+    child: procs.Child | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.metrics_port}"
+
+    def start(self) -> None:
+        self.child = spawn(f"demo-{self.index}", [
+            sys.executable, "-m", "exporter.demo", "--port", str(self.port),
+            "--metrics-port", str(self.metrics_port), "--instance", f"demo-{self.index}",
+            "--seed", str(self.index), "--breaker-recovery-timeout", "1", *self.extra_args,
+        ], self.log, env={"DEMO_ADMIN_TOKEN": self.token})
+        procs.wait_http(self.child, f"http://{self.target}/healthz")  # not an app request
+        wait_tcp(self.child, self.port)
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, no clean shutdown."""
+        assert self.child is not None
+        os.killpg(self.child.pid, signal.SIGKILL)
+        self.child.popen.wait(timeout=10)
+
+
+@dataclass
+class Fleet:
+    instances: list[Instance]
+    prom: PromAPI
+    prom_child: procs.Child
+    token: str
+    workdir: Path
+    extra: list[procs.Child] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        return [i.url for i in self.instances]
+
+    def traffic(self, rate: float, duration: float, seed: int = 1) -> procs.Child:
+        """The real traffic generator against both instances, in the background."""
+        args = [sys.executable, "-m", "exporter.demo.traffic", "--rate", str(rate),
+                "--duration", str(duration), "--seed", str(seed)]
+        for url in self.urls:
+            args += ["--target", url]
+        child = spawn("traffic", args, self.workdir / "traffic.log")
+        self.extra.append(child)
+        return child
+
+    def stop(self) -> None:
+        for child in [*self.extra, self.prom_child,
+                      *(i.child for i in self.instances if i.child is not None)]:
+            procs.stop(child, timeout=5)
+        self.prom.close()
+
+
+def start_fleet(workdir: Path, rules: list[Path], prometheus: str,
+                demo_args: Sequence[str] = ()) -> Fleet:
+    """Two demo instances and one Prometheus (1 s scrape and evaluation) with ``rules``."""
+    token = secrets.token_urlsafe(24)
+    instances = [Instance(i, procs.free_port(), procs.free_port(), workdir / f"demo-{i}.log",
+                          token, list(demo_args)) for i in range(2)]
+    prom_child = None
+    try:
+        for inst in instances:
+            inst.start()
+        config = workdir / "prometheus.yml"
+        config.write_text(promconfig.config([i.target for i in instances], rules, INTERVAL))
+        prom_port = procs.free_port()
+        prom_child = spawn("prometheus", promconfig.argv(
+            prometheus, config, workdir / "data", f"127.0.0.1:{prom_port}"),
+            workdir / "prometheus.log")
+        procs.wait_http(prom_child, f"http://127.0.0.1:{prom_port}/-/ready", timeout=60)
+        fleet = Fleet(instances, PromAPI(f"http://127.0.0.1:{prom_port}"), prom_child, token,
+                      workdir)
+    except BaseException:
+        for child in [prom_child, *(i.child for i in instances)]:
+            if child is not None:
+                procs.stop(child, timeout=5)
+        raise
+    wait_for("both demo targets up", lambda: targets_up(fleet) == 2, timeout=30)
+    return fleet
+
+
+def targets_up(fleet: Fleet) -> int:
+    return sum(t["health"] == "up" for t in fleet.prom.targets())

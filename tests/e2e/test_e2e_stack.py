@@ -1,0 +1,111 @@
+"""``make run`` as a newcomer runs it (bounded, on free ports), with ``make health`` and
+``make chaos-orchestrator`` against it.
+
+The stack renders the shipped spec's rules, starts the demo, Prometheus and traffic; the
+runbook's triage query must return a value, ``make health`` must exit 0, the chaos target must
+open the PMS circuit breaker, and SIGTERM must stop every child and remove the state file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exporter.demo import procs
+from exporter.demo.promapi import PromAPI
+from tests.e2e.e2e_fleet import ROOT, spawn, wait_for
+
+pytestmark = pytest.mark.e2e
+
+# The venv stamp is taken as fresh (-o): the test must not reinstall packages midway.
+MAKE = ["make", "--no-print-directory", "-o", ".venv/.installed"]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, prometheus_bin: str
+          ) -> Iterator[tuple[procs.Child, Path, str]]:
+    var = tmp_path_factory.mktemp("stack")
+    ports = {"--port": procs.free_port(), "--metrics-port": procs.free_port(),
+             "--prometheus-port": procs.free_port()}
+    args = " ".join(f"{k} {v}" for k, v in ports.items())
+    run_args = f"--var-dir {var} {args} --scrape-interval 1s --rate 20 --duration 240"
+    child = spawn("make run", [*MAKE, "run", f"RUN_ARGS={run_args}"], var / "make-run.log")
+    pids: dict[str, int] = {}
+    try:
+        state = var / "state.json"
+        wait_for("the stack's state.json", lambda: state.exists() or not child.alive(),
+                 timeout=90)
+        assert child.alive(), child.log_tail()
+        pids = json.loads(state.read_text())["pids"]
+        yield child, var, f"http://127.0.0.1:{ports['--prometheus-port']}"
+    finally:
+        procs.stop(child, timeout=20)
+        for pid in pids.values():  # only if the stack failed to stop its children
+            procs.stop_group(pid, timeout=5)
+
+
+def test_triage_query_returns_a_value(stack: tuple[procs.Child, Path, str]) -> None:
+    _, _, prom_url = stack
+    with PromAPI(prom_url) as prom:
+        value = wait_for("orchestrator_success_rate_5m",
+                         lambda: prom.values("orchestrator_success_rate_5m"), timeout=60)
+        assert 0 <= value[0] <= 100  # type: ignore[index]
+
+
+def test_make_health_passes(stack: tuple[procs.Child, Path, str]) -> None:
+    _, var, _ = stack
+    result = subprocess.run([*MAKE, "health", f"HEALTH_ARGS=--state-dir {var}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "health: all checks passed" in result.stdout
+    assert "scrape target" in result.stdout
+
+
+def test_make_chaos_opens_the_breaker(stack: tuple[procs.Child, Path, str]) -> None:
+    _, var, prom_url = stack
+    result = subprocess.run(
+        [*MAKE, "chaos-orchestrator", f"CHAOS_ARGS=--state-dir {var} --duration 0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with PromAPI(prom_url) as prom:
+        wait_for("the PMS circuit breaker to open",
+                 lambda: prom.values("pms_circuit_breaker_state") == [1.0], timeout=60)
+        wait_for("pms_unavailable errors", lambda: prom.query(
+            'sum(rate(orchestrator_errors_total{error_type=~"pms_unavailable|circuit_open"}'
+            "[1m])) > 0"), timeout=30)
+
+
+def test_make_health_fails_without_the_stack(tmp_path: Path) -> None:
+    """Nothing on the ports: one FAIL line per check and a non-zero exit."""
+    state = {"app_urls": [f"http://127.0.0.1:{procs.free_port()}"],
+             "metrics_urls": [f"http://127.0.0.1:{procs.free_port()}/metrics"],
+             "prometheus_url": f"http://127.0.0.1:{procs.free_port()}"}
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    result = subprocess.run([*MAKE, "health", f"HEALTH_ARGS=--state-dir {tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode != 0
+    assert result.stderr.count("FAIL") == 3, result.stderr
+
+
+def test_sigterm_stops_everything(stack: tuple[procs.Child, Path, str]) -> None:
+    child, var, _ = stack
+    pids = json.loads((var / "state.json").read_text())["pids"]
+    os.killpg(child.pid, signal.SIGTERM)
+    child.popen.wait(timeout=60)
+    wait_for("every child of the stack to exit",
+             lambda: not any(_pid_alive(p) for p in pids.values()), timeout=30)
+    assert not (var / "state.json").exists()
