@@ -1,0 +1,158 @@
+"""OpenSLO v1: SLO, SLI, AlertPolicy and AlertCondition objects, inline or referenced across
+documents and files, mapped into the model; what cannot map is an error naming its field."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slo.cli import main
+from slo.loader import load_paths
+from slo.render import render
+from slo.spec import EventsSLI, GoodEventsSLI, LatencySLI
+from tests.conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures"
+OPENSLO_SPEC = str(FIXTURES / "openslo-checkout.yaml")
+NATIVE_SPEC = str(FIXTURES / "native-checkout.yaml")
+
+
+def _docs() -> list[dict]:
+    return list(yaml.safe_load_all(Path(OPENSLO_SPEC).read_text()))
+
+
+def _alert_exprs(spec: str, slo: str) -> list[str]:
+    (rules_file, _) = render(load_paths([spec]))
+    group = next(g for g in yaml.safe_load(rules_file.text)["groups"] if g["name"].endswith(slo))
+    return [r["expr"] for r in group["rules"] if "alert" in r]
+
+
+def test_openslo_objects_map_into_the_model() -> None:
+    specs = load_paths([OPENSLO_SPEC])
+    assert [s.service for s in specs] == ["checkout"]
+    avail, latency, good = specs[0].slos
+    assert isinstance(avail.sli, EventsSLI) and str(avail.objective) == "99.9"
+    assert avail.description == "Checkout requests answered without a server error."
+    assert dict(avail.labels) == {"team": "payments"}
+    assert [(w.severity, w.long, w.short, str(w.factor)) for w in avail.alerting.windows] == [
+        ("page", 3600, 300, "14.4"), ("page", 21600, 1800, "6"),
+        ("ticket", 86400, 7200, "3"), ("ticket", 259200, 21600, "1")]
+    assert isinstance(latency.sli, LatencySLI) and latency.sli.le == 0.25
+    assert latency.period == 28 * 86400 and str(latency.objective) == "99"
+    assert len(latency.alerting.windows) == 4  # no policy: the workbook's defaults
+    assert isinstance(good.sli, GoodEventsSLI)
+    assert good.alerting.page.for_ == 120 and good.alerting.windows[0].short == 300
+
+
+def test_round_trip_same_alert_expressions_as_the_native_spec() -> None:
+    exprs = _alert_exprs(OPENSLO_SPEC, "requests-availability")
+    assert exprs == _alert_exprs(NATIVE_SPEC, "requests-availability")
+
+
+def test_openslo_rules_pass_promtool_and_their_tests(tmp_path: Path, cli, promtool) -> None:
+    result = cli.invoke(main, ["render", OPENSLO_SPEC, "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    check = subprocess.run([promtool, "check", "rules", "--lint=all", "--lint-fatal",
+                            str(tmp_path / "checkout.rules.yml")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    test = subprocess.run([promtool, "test", "rules", str(tmp_path / "checkout.test.yml")],
+                          capture_output=True, text=True)
+    assert test.returncode == 0, test.stdout + test.stderr
+
+
+def test_references_resolve_across_files(tmp_path: Path) -> None:
+    docs = _docs()
+    shared, slos = docs[:3], docs[3:]
+    (tmp_path / "shared.yaml").write_text(yaml.safe_dump_all(shared))
+    (tmp_path / "slos.yaml").write_text(yaml.safe_dump_all(slos))
+    split = load_paths([str(tmp_path / "slos.yaml"), str(tmp_path / "shared.yaml")])
+    assert [s.slos for s in split] == [s.slos for s in load_paths([OPENSLO_SPEC])]
+
+
+def _slo_doc(docs: list[dict], name: str) -> dict:
+    return next(d for d in docs if d["kind"] == "SLO" and d["metadata"]["name"] == name)
+
+
+def _set(doc: dict, path: tuple, value) -> None:
+    for key in path[:-1]:
+        doc = doc[key]
+    doc[path[-1]] = value
+
+
+FAST = ("spec", "alertPolicies", 0, "spec", "conditions", 0, "spec", "condition")
+BAD = [
+    (("spec", "timeWindow", 0, "isRolling"), False, "SLO requests-availability",
+     "spec.timeWindow[0].isRolling", "calendar windows are not supported"),
+    (("spec", "budgetingMethod"), "Timeslices", "SLO requests-availability",
+     "spec.budgetingMethod", "only 'Occurrences'"),
+    (("spec", "indicatorRef"), "nope", "SLO requests-availability", "spec.indicatorRef",
+     "no SLI named 'nope'"),
+    (("spec", "objectives", 0, "target"), 99.9, "SLO requests-availability",
+     "spec.objectives[0].target", "out of range"),
+    (("spec", "objectives", 1), {"target": 0.99}, "SLO requests-availability",
+     "spec.objectives", "exactly one objective"),
+    ((*FAST, "op"), "gt", "SLO requests-availability",
+     "spec.alertPolicies[0].spec.conditions[0].spec.condition.op", "'gte'"),
+    ((*FAST, "lookbackWindow"), "40d", "SLO requests-availability",
+     "spec.alertPolicies[0].spec.conditions[0].spec.condition.lookbackWindow", "fit"),
+    (("spec", "alertPolicies", 0, "spec", "conditions", 0, "spec", "severity"), "critical",
+     "SLO requests-availability", "spec.alertPolicies[0].spec.conditions[0].spec.severity",
+     "page, ticket"),
+    (("spec", "alertPolicies", 0, "spec", "notificationTargets"), [{"targetRef": "pager"}],
+     "SLO requests-availability", "spec.alertPolicies[0].spec.notificationTargets",
+     "Alertmanager"),
+    (("metadata", "labels", "team"), ["a", "b"], "SLO requests-availability",
+     "metadata.labels.team", "list of values"),
+    ((*FAST, "alertAfter"), "5m", "SLO requests-availability",
+     "spec.alertPolicies[0].spec.conditions[1].spec.condition.alertAfter", "share one alert"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "doc", "field", "message"), BAD)
+def test_what_cannot_map_is_an_error_naming_the_field(path, value, doc, field, message,
+                                                      tmp_path: Path, cli) -> None:
+    docs = _docs()
+    target = _slo_doc(docs, "requests-availability")
+    if path[-1] == 1 and path[-2] == "objectives":
+        target["spec"]["objectives"].append(value)
+    else:
+        _set(target, path, value)
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump_all(docs))
+    out = tmp_path / "out"
+    result = cli.invoke(main, ["render", str(spec), "-o", str(out)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert any(line.startswith(f"error: {spec}: {doc}: {field}: ") and message in line
+               for line in lines), lines
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"type": "Datadog"}, "metricSource.type", "only Prometheus"),
+    ({"spec": {"query": "sum(rate(x[5m]))"}}, "metricSource.spec.query", "counter selector"),
+])
+def test_sli_problems_name_the_sli_document(change, field, message, tmp_path: Path,
+                                            cli) -> None:
+    docs = _docs()
+    source = docs[0]["spec"]["ratioMetric"]["bad"]["metricSource"]
+    source.update(copy.deepcopy(change))
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump_all(docs))
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert (f"error: {spec}: SLI checkout-errors: spec.ratioMetric.bad.{field}: "
+            in result.stderr and message in result.stderr), result.stderr
+
+
+def test_other_openslo_versions_are_named(tmp_path: Path, cli) -> None:
+    spec = tmp_path / "old.yaml"
+    spec.write_text("apiVersion: openslo/v1alpha\nkind: SLO\n")
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"error: {spec}: apiVersion: OpenSLO 'openslo/v1alpha' is "
+                                     "not supported (expected 'openslo/v1')")
