@@ -17,10 +17,11 @@ from typing import Any
 import click
 
 from slo import promtool
+from slo.dashboard import render_dashboard
 from slo.errors import UserError
 from slo.loader import load_default, load_paths
 from slo.naming import NATIVE, SLOTH
-from slo.render import FORMATS, PARTIAL_RESPONSE, Options, plain_groups, render
+from slo.render import FORMATS, PARTIAL_RESPONSE, Options, by_service, plain_groups, render
 from slo.spec import ServiceSpec
 from slo.writer import Rendered, write_atomically
 
@@ -121,6 +122,34 @@ def _precheck(files: list[Rendered], fmt: str) -> None:
         if not result.ok:
             raise UserError(f"rendered rules failed promtool check (nothing written):\n"
                             f"{result.output}")
+
+
+@main.command("dashboard")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("-o", "--output", default="-", show_default=True,
+              help="A FILE.json (one service), a directory for <service>.dashboard.json, or "
+                   "'-' for stdout (one service).")
+@_sloth_compat
+@_user_errors
+def dashboard_cmd(specs: tuple[str, ...], output: str, sloth_compat: bool) -> None:
+    """Render a Grafana dashboard per service that reads only the recorded series."""
+    services = by_service(_load(specs))
+    naming = SLOTH if sloth_compat else NATIVE
+    files = [Rendered(f"{service}.dashboard.json", render_dashboard(service, group, naming))
+             for service, group in services.items()]
+    single = output == "-" or output.endswith(".json")
+    if single and len(files) != 1:
+        raise UserError(f"{len(files)} services ({', '.join(services)}): give a directory "
+                        "with -o, one dashboard is written per service")
+    if output == "-":
+        click.echo(files[0].text, nl=False)
+        return
+    target = Path(output)
+    if single:
+        files = [Rendered(target.name, files[0].text)]
+        target = target.parent
+    for path in write_atomically(target, files):
+        click.echo(f"wrote {path}", err=True)
 
 
 @main.command("validate")
