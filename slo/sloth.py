@@ -20,6 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from slo.durations import parse_duration
 from slo.fields import MISSING, Fields, join
 from slo.naming import RESERVED
 from slo.native import (
@@ -38,6 +39,7 @@ VERSION = "prometheus/v1"
 CRD_API_VERSION = "sloth.slok.dev/v1"
 CRD_KIND = "PrometheusServiceLevel"
 SEVERITY_LABEL = "sloth_severity"
+PERIOD = parse_duration(DEFAULT_PERIOD)  # Sloth's default; its specs cannot set another
 
 
 def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "") -> ServiceSpec | None:
@@ -81,22 +83,20 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
     before = len(fields.problems)
     name = fields.string(m.get("name"), join(path, "name"), NAME,
                          "an SLO name (lowercase letters, digits, '-' and '_', at most 63)")
-    description = fields.text(m["description"], join(path, "description")) \
-        if "description" in m else ""
+    description = ""
+    if "description" in m:
+        description = fields.text(m["description"], join(path, "description")) or ""
     objective = objective_percent(fields, m.get("objective"), join(path, "objective"))
     labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
     sli = _sli(fields, m.get("sli"), join(path, "sli"))
-    period = fields.duration(DEFAULT_PERIOD, join(path, "period"))
     alerting = None
-    if name and objective is not None and period is not None:
+    if name and objective is not None:
         alerting = _alerting(fields, m.get("alerting", {}), join(path, "alerting"),
-                             camel(service) + camel(name), objective, period)
-    if len(fields.problems) > before or None in (name, objective, period, sli, alerting) \
-            or description is None:
+                             camel(service) + camel(name), objective, PERIOD)
+    if len(fields.problems) > before or name is None or objective is None or sli is None \
+            or alerting is None:
         return None
-    assert sli is not None and name is not None and objective is not None
-    the_sli, group_by = sli
-    return SLO(name, description, objective, period or 0, the_sli, alerting, group_by,
+    return SLO(name, description, objective, PERIOD, sli[0], alerting, sli[1],
                labels=tuple(sorted(labels.items())))
 
 

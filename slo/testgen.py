@@ -53,8 +53,14 @@ def test_notes(specs: list[ServiceSpec]) -> list[str]:
     return [f"{spec.service}/{slo.name}: the SLI is PromQL, not sum(rate(selector)), so no raw "
             "input can be derived from it; its tests feed the recorded 5m rates "
             f"({promql.ERRORS_RATE}, {promql.TOTAL_RATE}) and check windows, thresholds and "
-            "alerts, not the query itself; the absent-data and counter-reset tests are left out."
-            for spec in specs for slo in spec.slos if not can_synthesize(slo.sli)]
+            "alerts, not the query itself; the absent-data and counter-reset tests are left out"
+            + ("" if all(_fed(p) for p in plan(slo).page + plan(slo).ticket) else
+               ", and so are pairs with a window under 5m")
+            + "." for spec in specs for slo in spec.slos if not can_synthesize(slo.sli)]
+
+
+def _fed(pair: Pair) -> bool:
+    return pair.window.short >= promql.BASE_WINDOW
 
 
 class SLOTests:
@@ -85,7 +91,7 @@ class SLOTests:
     def all(self) -> list[Test]:
         tests = [self.pair_fires(p, severity) for severity, pairs
                  in (("page", self.plan.page), ("ticket", self.plan.ticket))
-                 for p in self._distinct(pairs)]
+                 for p in self._distinct(self._testable(pairs))]
         tests += [self.full_outage_annotations()]
         tests += [self.absent_fires()] if self.synthesized else []
         tests += [self.extra_fires(i) for i in range(len(self.slo.alerts))]
@@ -96,6 +102,11 @@ class SLOTests:
 
     def _severity(self, severity: str) -> dict[str, str]:
         return {self.naming.severity: severity} if self.naming.severity else {}
+
+    def _testable(self, pairs: tuple[Pair, ...]) -> tuple[Pair, ...]:
+        """Pairs a test can drive: fed the recorded 5m rates, a shorter window (read straight
+        from the user's query) sees no input."""
+        return pairs if self.synthesized else tuple(p for p in pairs if _fed(p))
 
     def _shared_name(self) -> bool:
         """Sloth names the page and the ticket alert alike; their labels tell them apart."""
@@ -157,7 +168,7 @@ class SLOTests:
         minutes = 10
         for severity, route, pairs in (("page", self.slo.alerting.page, self.plan.page),
                                        ("ticket", self.slo.alerting.ticket, self.plan.ticket)):
-            if pairs:
+            if self._testable(pairs):
                 at = minutes + route.for_ // 60
                 labels = {**self.static, **self._severity(severity), **dict(route.labels)}
                 check = _firing_exactly(route.name, at, labels,
