@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bench import sloth_rules
-from bench.common import ROOT, Section, Stopwatch, Table, run, temp_dir, verdict
+from bench.common import ROOT, Section, Stopwatch, Table, run, temp_dir
 from bench.promtest import Scenario, Timeline, run_file, test_file
 
 RATE = 6000  # requests per minute (100/s)
@@ -167,7 +167,7 @@ def run_bench(quick: bool = False) -> Section:
     section.tables.append(_detection(timeline, [*fast_s, *slow_s], ours, history))
     section.tables.append(_reset(timeline, out_s, ours))
     section.tables.append(_noise(timeline, noise_s, severity))
-    section.notes += _verdicts(timeline, fast_s, out_s, noise_s, ours)
+    _targets(section, timeline, fast_s, out_s, noise_s, ours)
     section.seconds = sw.seconds
     return section
 
@@ -243,21 +243,19 @@ def _noise(t: Timeline, s: Scenario, severity: dict[str, str]) -> tuple[str, Tab
             "of steady traffic that fills the long windows)", tab)
 
 
-def _verdicts(t: Timeline, fast: list[Scenario], out_s: Scenario, noise_s: Scenario,
-              ours: RuleSet) -> list[str]:
-    lines = ["Targets (DESIGN.md):"]
+def _targets(section: Section, t: Timeline, fast: list[Scenario], out_s: Scenario,
+             noise_s: Scenario, ours: RuleSet) -> None:
+    """DESIGN.md's alert targets, counting every page-severity alert of ours."""
     by_ratio = {s.errors[-1] / RATE: s for s in fast}
     full = by_ratio.get(1.0)
     if full is not None:
         d = _first(t, full, ours.pages)
-        lines.append(f"- full outage pages within 2 min: {verdict(d is not None and d <= 120)} "
-                     f"({_ago(d, full.end - full.onset)})")
-    severe = [s for r, s in by_ratio.items() if r >= 0.10]
-    worst = [_first(t, s, ours.pages) for s in severe]
-    ok = all(d is not None and d <= 300 for d in worst)
-    slowest = max((d for d in worst if d is not None), default=None)
-    lines.append(f"- >= 10 % errors page within 5 min: {verdict(ok)} "
-                 f"(slowest {_ago(slowest, 0) if slowest is not None else 'never'})")
+        section.target("a full outage pages within 2 min", d is not None and d <= 120,
+                       _ago(d, full.end - full.onset))
+    worst = [(r, _first(t, s, ours.pages)) for r, s in by_ratio.items() if r >= 0.10]
+    ok = all(d is not None and d <= 300 for _, d in worst)
+    section.target(">= 10 % errors page within 5 min", ok, ", ".join(
+        f"{r * 100:g} %: {_ago(d, 0) if d is not None else 'never'}" for r, d in worst))
     recovered = int(out_s.extra["recovered"])  # type: ignore[call-overload]
     stops = []
     for a in ours.pages:
@@ -265,13 +263,12 @@ def _verdicts(t: Timeline, fast: list[Scenario], out_s: Scenario, noise_s: Scena
         if last is not None:
             stops.append((a, last + out_s.probe_step - recovered))
     late = [(a, x) for a, x in stops if x > 600]
-    lines.append(f"- page-level alerts resolve within 10 min of recovery: {verdict(not late)} ("
-                 + ", ".join(f"{a} after {_dur(x)}" for a, x in stops) + ")")
-    noise_pages = sum(int(t[noise_s.name]["episodes"].get(a, 0)) for a in ours.pages)
-    lines.append(f"- no page for traffic inside the objective, short spikes, an hour without "
-                 f"traffic or a counter reset: {verdict(noise_pages == 0)} ({noise_pages} page "
-                 "episodes)")
-    return ["\n".join(lines)]
+    section.target("page-level alerts resolve within 10 min of recovery", not late,
+                   ", ".join(f"{a} after {_dur(x)}" for a, x in stops))
+    pages = {a: int(t[noise_s.name]["episodes"].get(a, 0)) for a in ours.pages}
+    section.target("no page for noisy traffic inside the objective with short spikes, an hour "
+                   "without traffic and a counter reset", sum(pages.values()) == 0,
+                   ", ".join(f"{a}: {n} episodes" for a, n in pages.items()))
 
 
 def run_section(quick: bool = False) -> Section:

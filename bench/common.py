@@ -50,7 +50,12 @@ class Section:
     method: str
     tables: list[tuple[str, Table]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: (target, met, measured) for the summary at the top of BENCHMARKS.md
+    targets: list[tuple[str, bool, str]] = field(default_factory=list)
     seconds: float = 0.0
+
+    def target(self, what: str, met: bool, measured: str) -> None:
+        self.targets.append((what, met, measured))
 
     def markdown(self) -> str:
         parts = [f"## {self.title}", "", self.method.strip(), ""]
@@ -58,6 +63,11 @@ class Section:
             if caption:
                 parts += [caption, ""]
             parts += [table.markdown(), ""]
+        if self.targets:
+            parts += ["Targets:", ""]
+            parts += [f"- {what}: **{verdict(ok)}** ({measured})" for what, ok, measured
+                      in self.targets]
+            parts.append("")
         for note in self.notes:
             parts += [note.strip(), ""]
         parts.append(f"_Benchmark wall time: {self.seconds:.0f} s._")
