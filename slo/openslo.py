@@ -54,6 +54,7 @@ KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget
          "Service")
 SEVERITIES = ("page", "ticket")
 SHORT_WINDOW_DIVISOR = 12  # the workbook's 1h/5m, 6h/30m, 1d/2h, 3d/6h
+ANY_PERIOD = 10 * 366 * 86400  # a condition checked alone: any lookback fits
 
 
 @dataclass
@@ -106,8 +107,23 @@ def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
         if got is not None:
             service, slo = got
             by_file_service.setdefault((doc.fields.file, service), []).append(slo)
+    _check_the_rest(catalog)
     return [ServiceSpec(file, service, tuple(slos))
             for (file, service), slos in by_file_service.items()]
+
+
+def _check_the_rest(catalog: Catalog) -> None:
+    """Validate SLIs, policies and conditions on their own too, referenced or not, so a
+    mistake in a shared file is reported even before an SLO uses it (reports are deduped)."""
+    for doc in catalog.objects.values():
+        if doc.kind == "SLI":
+            _sli(doc.fields, doc.body["spec"], "spec", None, doc.fields)
+        elif doc.kind == "AlertCondition":
+            _condition(doc.fields, doc.body["spec"], "spec", ANY_PERIOD)
+        elif doc.kind == "AlertPolicy":
+            for cf, cond, cpath, _ in _policy(doc.fields, {"alertPolicyRef": doc.name}, "",
+                                              catalog) or []:
+                _condition(cf, cond, cpath, ANY_PERIOD)
 
 
 def _document(fields: Fields, body: Any) -> Document | None:
@@ -243,10 +259,10 @@ def _indicator(f: Fields, spec: dict[str, Any], catalog: Catalog
     return f, inline["spec"], "spec.indicator.spec"
 
 
-def _sli(f: Fields, value: Any, path: str, objective: dict[str, Any], slo_fields: Fields
-         ) -> tuple[SLI, tuple[str, ...]] | None:
+def _sli(f: Fields, value: Any, path: str, objective: dict[str, Any] | None,
+         slo_fields: Fields) -> tuple[SLI, tuple[str, ...]] | None:
     """``f`` names the SLI's problems (inline: the SLO's; referenced: the SLI document's);
-    ``slo_fields`` the SLO's, where the objective's op and value are."""
+    ``slo_fields`` the SLO's, where the objective's op and value are (None: no SLO yet)."""
     m = f.mapping(value, path, optional=("description", "ratioMetric", "thresholdMetric"))
     if m is None:
         return None
@@ -340,8 +356,8 @@ def _query(f: Fields, value: Any, path: str, counter: bool, needs_window: bool =
     return windowed(selector)
 
 
-def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any], of: Fields
-               ) -> tuple[SLI, tuple[str, ...]] | None:
+def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any] | None,
+               of: Fields) -> tuple[SLI, tuple[str, ...]] | None:
     text = _prometheus_query(f, value, path)
     if text is None:
         return None
@@ -355,6 +371,8 @@ def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any], of: 
     if hist.metric.endswith(("_bucket", "_count", "_sum")) or any(
             m.label == "le" for m in hist.matchers):
         f.fail(qpath, "give the histogram's base name, without _bucket/_count or 'le'")
+        return None
+    if objective is None:
         return None
     if objective.get("op") != "lte":
         of.fail("spec.objectives[0].op", "a latency threshold maps with op 'lte' (requests at "

@@ -156,3 +156,15 @@ def test_other_openslo_versions_are_named(tmp_path: Path, cli) -> None:
     assert result.exit_code == 1
     assert result.stderr.strip() == (f"error: {spec}: apiVersion: OpenSLO 'openslo/v1alpha' is "
                                      "not supported (expected 'openslo/v1')")
+
+
+def test_unreferenced_objects_are_checked_too(tmp_path: Path, cli) -> None:
+    docs = _docs()[1:3]  # the condition and the policy alone, no SLO
+    docs[0]["spec"]["condition"]["kind"] = "budget"
+    spec = tmp_path / "shared.yaml"
+    spec.write_text(yaml.safe_dump_all(docs))
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {spec}: AlertCondition slow-burn: spec.condition.kind: 'budget' cannot map: "
+        "only 'burnrate' conditions do"]
