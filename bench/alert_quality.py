@@ -1,11 +1,13 @@
 """Benchmark 5: alert quality of the shipped 99.5%/30d spec, with exact Prometheus semantics.
 
 Every scenario is a promtool test group (constant 100 requests/s, errors as stated) evaluated
-against our rendered rules and Sloth-shaped rules side by side; :mod:`bench.promtest` reads the
-first and last firing minute and the firing episodes of every alert out of one promtool run per
-file. Scenarios that need minute resolution run at a 1-minute evaluation interval; the slow
-burns (detected after a day or more) at 5 minutes, which keeps the whole benchmark to a few
-minutes on two cores.
+against our rendered rules, Sloth-shaped rules and a proposed variant of our page windows side
+by side; :mod:`bench.promtest` reads the first and last firing minute and the firing episodes of
+every alert out of one promtool run per file. Page alerts need minute resolution but look back
+at most 6 hours, so they run at a 1-minute evaluation interval after one day of history;
+tickets look back 3 days, so they run after three days of history at a 5-minute interval
+(times exact to 5 minutes). promtool's cost grows with steps x window samples, and this split
+keeps the benchmark to a few minutes on two cores.
 """
 
 from __future__ import annotations
@@ -27,11 +29,24 @@ DAY = 1440  # minutes
 BAR = "OrchestratorErrorRateHigh"  # the runbook's bare threshold alert, declared in the spec
 BUDGET = 0.005
 
-#: (error ratio, minutes to watch after the onset): long enough for the ticket's slowest pair.
-FAST = ((1.0, 120), (0.10, 300), (0.075, 360), (0.072, 360), (0.032, 780), (0.03, 840))
-SLOW = ((0.015, 1560), (0.005, 4440), (0.0025, 4440))
+#: error ratio -> minutes to watch after the onset: past the slowest page pair (6h/30m at 6x)
+PAGE_WATCH = {1.0: 60, 0.10: 90, 0.075: 120, 0.072: 200, 0.032: 400, 0.03: 420, 0.015: 420,
+              0.005: 420, 0.0025: 420}
+#: ... and past the slowest ticket pair (3d/6h at 1x)
+TICKET_WATCH = {1.0: 60, 0.10: 300, 0.075: 360, 0.072: 360, 0.032: 780, 0.03: 840,
+                0.015: 1560, 0.005: 4440, 0.0025: 4440}
 OUTAGE = 30  # minutes of 100% errors in the reset scenario
-AFTER_OUTAGE = 420
+PAGE_AFTER_OUTAGE = 90
+TICKET_AFTER_OUTAGE = 420
+#: The change to the shipped spec's windows this benchmark evaluates next to it: both page
+#: pairs with a 5-minute short window, so a page resolves within minutes of recovery.
+PROPOSED_WINDOWS = [
+    {"severity": "page", "long": "1h", "short": "5m", "factor": 14.4},
+    {"severity": "page", "long": "6h", "short": "5m", "factor": 6},
+    {"severity": "ticket", "long": "1d", "short": "2h", "factor": 3},
+    {"severity": "ticket", "long": "3d", "short": "6h", "factor": 1},
+]
+PROPOSED = "ProposedBurnPage"
 
 
 @dataclass(frozen=True)
@@ -62,16 +77,46 @@ def ours_rules(out: Path, spec: Path | None = None) -> tuple[Path, RuleSet, dict
 SLOTH = RuleSet("Sloth-shaped", sloth_rules.PAGE, sloth_rules.TICKET, (sloth_rules.PAGE,))
 
 
-def constant(name: str, history: int, ratio: float, watch: int, interval: int) -> Scenario:
+def proposed_rules(tmp: Path) -> str:
+    """Our page alert rendered from the shipped spec with :data:`PROPOSED_WINDOWS`.
+
+    The shipped spec is only read. Its recordings are renamed (``slo:`` -> ``proposed:``) and
+    only the page alert is kept, so the variant runs in the same test groups as the shipped
+    rules without clashing series.
+    """
+    spec = yaml.safe_load((ROOT / "slo" / "specs" / "orchestrator.yaml").read_text("utf-8"))
+    spec["slos"][0].setdefault("alerting", {})["windows"] = PROPOSED_WINDOWS
+    path = tmp / "proposed.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    out = tmp / "proposed"
+    rules_file, ours, _ = ours_rules(out, path)
+    doc = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    kept = []
+    for group in doc["groups"]:
+        for r in group["rules"]:
+            if str(r.get("record", "")).startswith("slo:") or r.get("alert") == ours.page:
+                r = dict(r)
+                r["expr"] = r["expr"].replace("slo:", "proposed:")
+                if "record" in r:
+                    r["record"] = r["record"].replace("slo:", "proposed:")
+                else:
+                    r["alert"] = PROPOSED
+                kept.append(r)
+    return yaml.safe_dump({"groups": [{"name": "proposed-page-windows", "rules": kept}]},
+                          sort_keys=False, width=100_000)
+
+
+def constant(prefix: str, history: int, ratio: float, watch: int, interval: int) -> Scenario:
     errors = round(RATE * ratio)
-    return Scenario(name, [RATE] * (history + watch), [0] * history + [errors] * watch,
-                    onset=history * 60, probe_step=interval)
+    return Scenario(f"{prefix}-{ratio}", [RATE] * (history + watch),
+                    [0] * history + [errors] * watch, onset=history * 60, probe_step=interval)
 
 
-def outage(history: int) -> Scenario:
-    minutes = history + OUTAGE + AFTER_OUTAGE
-    errors = [0] * history + [RATE] * OUTAGE + [0] * AFTER_OUTAGE
-    s = Scenario("outage-30m", [RATE] * minutes, errors, onset=history * 60)
+def outage(prefix: str, history: int, after: int, interval: int = 60) -> Scenario:
+    minutes = history + OUTAGE + after
+    errors = [0] * history + [RATE] * OUTAGE + [0] * after
+    s = Scenario(f"{prefix}-outage", [RATE] * minutes, errors, onset=history * 60,
+                 probe_step=interval)
     s.extra["recovered"] = (history + OUTAGE) * 60
     return s
 
@@ -139,22 +184,23 @@ def _before(t: Timeline, s: Scenario) -> int:
 
 
 def run_bench(quick: bool = False) -> Section:
-    history = DAY if quick else 3 * DAY
-    fast = FAST[:2] if quick else FAST
-    slow = SLOW[:1] if quick else SLOW
+    ratios = [1.0, 0.10] if quick else list(TICKET_WATCH)
+    ticket_history = DAY if quick else 3 * DAY
     days = 1 if quick else 7
     with Stopwatch() as sw, temp_dir("alerts") as tmp:
         rules_file, ours, severity = ours_rules(tmp / "ours")
         (tmp / "sloth.rules.yml").write_text(sloth_rules.rules(), encoding="utf-8")
-        files = [str(rules_file.relative_to(tmp)), "sloth.rules.yml"]
-        fast_s = [constant(f"ratio-{r}", history, r, w, 60) for r, w in fast]
-        out_s = outage(history)
-        slow_s = [constant(f"ratio-{r}", history, r, w, 300) for r, w in slow]
+        (tmp / "proposed.rules.yml").write_text(proposed_rules(tmp), encoding="utf-8")
+        files = [str(rules_file.relative_to(tmp)), "sloth.rules.yml", "proposed.rules.yml"]
+        pages = [constant("page", DAY, r, PAGE_WATCH[r], 60) for r in ratios]
+        tickets = [constant("ticket", ticket_history, r, TICKET_WATCH[r], 300) for r in ratios]
+        page_out = outage("page", DAY, PAGE_AFTER_OUTAGE)
+        ticket_out = outage("ticket", ticket_history, TICKET_AFTER_OUTAGE, 300)
         noise_s = noisy(days)
-        jobs = {
-            "fast.test.yml": test_file(files, [*fast_s, out_s], 60),
-            "slow.test.yml": test_file(files, slow_s, 300),
+        jobs = {  # the longest first, so two workers finish together
             "noise.test.yml": test_file(files, [noise_s], 60),
+            "tickets.test.yml": test_file(files, [*tickets, ticket_out], 300),
+            "pages.test.yml": test_file(files, [*pages, page_out], 60),
         }
         for name, text in jobs.items():
             (tmp / name).write_text(text, encoding="utf-8")
@@ -164,77 +210,85 @@ def run_bench(quick: bool = False) -> Section:
     for r in results:
         timeline.update(r)
     section = Section("5. Alert quality (promtool test rules, shipped 99.5%/30d spec)", METHOD)
-    section.tables.append(_detection(timeline, [*fast_s, *slow_s], ours, history))
-    section.tables.append(_reset(timeline, out_s, ours))
+    section.tables.append(_detection(timeline, pages, tickets, ours, ticket_history))
+    section.tables.append(_reset(timeline, page_out, ticket_out, ours))
     section.tables.append(_noise(timeline, noise_s, severity))
-    _targets(section, timeline, fast_s, out_s, noise_s, ours)
+    _targets(section, timeline, pages, page_out, noise_s, ours)
+    section.notes += _notes(timeline, pages, page_out, noise_s, ours)
     section.seconds = sw.seconds
     return section
 
 
 METHOD = """Our rules are rendered from the embedded spec with `slo-gen render`; the Sloth-shaped
-rules (`bench/sloth_rules.py`) follow Sloth's templates for the same SLO (ratios from raw
-`rate()` per window, strict `>`, no `for`). Both files are loaded into the same promtool test
-groups. Each constant scenario is 3 days of healthy traffic at 100 requests/s, then the stated
-error ratio from the onset on; detection = first evaluation at which the alert is `firing`
-minus the onset. Ratios up to 3 % run at a 1-minute evaluation interval (exact minute); 1.5 %
-and below at 5 minutes (times are exact to 5 minutes), which cannot change them since those
-alerts take a day or more. "any page" counts every page-severity alert of ours, the runbook's
-bare threshold alert `OrchestratorErrorRateHigh` (`orchestrator_success_rate_5m < 95` for 1m)
-included; its own column is the "runbook alert alone"."""
+rules (`bench/sloth_rules.py`) follow Sloth's templates for the same SLO (every window's ratio
+from raw `rate()`, strict `>`, no `for`); "proposed" is our page alert rendered from the same
+spec with both page pairs on a 5-minute short window (1h/5m at 14.4x, 6h/5m at 6x; nothing in
+slo/ or the spec was changed). All three rule files are loaded into the same promtool test
+groups. Traffic is a constant 100 requests/s; from the onset on, the stated share fails.
+Detection = first evaluation at which the alert is `firing`, minus the onset. Page columns:
+1-minute evaluation after 1 day of healthy history (page windows reach back 6 h at most, so
+more history cannot change them); ticket columns: 5-minute evaluation after 3 days of healthy
+history (exact to 5 minutes). "any page" counts every page-severity alert of ours, including
+the runbook's bare threshold `OrchestratorErrorRateHigh` (`orchestrator_success_rate_5m < 95`
+for 1m), whose own column is "runbook alert alone"."""
 
 
-def _detection(t: Timeline, scenarios: list[Scenario], ours: RuleSet,
+def _detection(t: Timeline, pages: list[Scenario], tickets: list[Scenario], ours: RuleSet,
                history: int) -> tuple[str, Table]:
     tab = Table(["error ratio", "burn", "ours: page (burn rate)", "ours: any page",
-                 "ours: ticket", "runbook alert alone", "Sloth-shaped page",
-                 "Sloth-shaped ticket", "false firings in history"])
-    for s in scenarios:
-        ratio = s.errors[-1] / RATE
-        horizon = s.end - s.onset
+                 "runbook alert alone", "ours: ticket", "Sloth-shaped page",
+                 "Sloth-shaped ticket", "proposed page (6h/5m)", "firings before onset"])
+    for p, k in zip(pages, tickets, strict=True):
+        ratio = p.errors[-1] / RATE
+        ph, th = p.end - p.onset, k.end - k.onset
         tab.add(f"{ratio * 100:g} %", f"{ratio / BUDGET:g}x",
-                _ago(_first(t, s, (ours.page,)), horizon),
-                _ago(_first(t, s, ours.pages), horizon),
-                _ago(_first(t, s, (ours.ticket,)), horizon),
-                _ago(_first(t, s, (BAR,)), horizon),
-                _ago(_first(t, s, (SLOTH.page,)), horizon),
-                _ago(_first(t, s, (SLOTH.ticket,)), horizon),
-                _before(t, s))
-    return (f"Detection time after {history // DAY} days of healthy history "
-            "(\"never (X)\": not within X of the onset)", tab)
+                _ago(_first(t, p, (ours.page,)), ph),
+                _ago(_first(t, p, ours.pages), ph),
+                _ago(_first(t, p, (BAR,)), ph),
+                _ago(_first(t, k, (ours.ticket,)), th),
+                _ago(_first(t, p, (SLOTH.page,)), ph),
+                _ago(_first(t, k, (SLOTH.ticket,)), th),
+                _ago(_first(t, p, (PROPOSED,)), ph),
+                _before(t, p) + _before(t, k))
+    return ("Detection time (\"never (X)\": not within X of the onset; tickets after "
+            f"{history // DAY} days of history)", tab)
 
 
-def _reset(t: Timeline, s: Scenario, ours: RuleSet) -> tuple[str, Table]:
+def _stop(t: Timeline, s: Scenario, alert: str) -> tuple[str, str]:
+    first = t[s.name]["first"].get(alert)
+    last = t[s.name]["last"].get(alert)
+    if first is None or last is None:
+        return "never", "-"
     recovered = int(s.extra["recovered"])  # type: ignore[call-overload]
-    tab = Table(["alert", "fired after outage start", "stops firing after recovery"])
-    names = [ours.page, BAR, ours.ticket, SLOTH.page, SLOTH.ticket]
-    names += sorted(a for a in t[s.name]["first"] if a not in names)
+    stop = last + s.probe_step - recovered
+    if last + s.probe_step > s.end:
+        return _dur(first - s.onset), f"still firing {_dur(s.end - recovered)} later"
+    if stop <= 0:
+        return _dur(first - s.onset), f"stopped {_dur(-stop)} before recovery"
+    return _dur(first - s.onset), _dur(stop)
+
+
+def _reset(t: Timeline, page_s: Scenario, ticket_s: Scenario,
+           ours: RuleSet) -> tuple[str, Table]:
+    tab = Table(["alert", "evaluation", "fired after outage start",
+                 "stops firing after recovery"])
+    tickets = {ours.ticket, SLOTH.ticket}
+    names = [ours.page, BAR, PROPOSED, SLOTH.page, ours.ticket, SLOTH.ticket]
+    names += sorted(a for a in t[page_s.name]["first"] if a not in names and a not in tickets)
     for a in names:
-        first = t[s.name]["first"].get(a)
-        last = t[s.name]["last"].get(a)
-        if first is None or last is None:
-            tab.add(a, "never", "-")
-            continue
-        stop = last + s.probe_step - recovered
-        if last + s.probe_step > s.end:
-            after = f"still firing {_dur(s.end - recovered)} later"
-        elif stop <= 0:
-            after = f"stopped {_dur(-stop)} before recovery"
-        else:
-            after = _dur(stop)
-        tab.add(a, _dur(first - s.onset), after)
+        s = ticket_s if a in tickets else page_s
+        tab.add(a, f"{s.probe_step // 60} min", *_stop(t, s, a))
     return (f"Reset: a {OUTAGE}-minute full outage after the healthy history, then healthy "
             "traffic again", tab)
 
 
 def _noise(t: Timeline, s: Scenario, severity: dict[str, str]) -> tuple[str, Table]:
     tab = Table(["alert", "severity", "firing episodes", "minutes firing"])
-    names = sorted(set(severity) | {SLOTH.page, SLOTH.ticket})
-    for a in names:
-        sev = severity.get(a, "page" if a == SLOTH.page else "ticket")
+    sev = {**severity, SLOTH.page: "page", SLOTH.ticket: "ticket", PROPOSED: "page"}
+    for a in sorted(sev):
         episodes = int(t[s.name]["episodes"].get(a, 0))
         minutes = int(t[s.name]["minutes"].get(a, 0)) * s.probe_step // 60
-        tab.add(a, sev, episodes, minutes)
+        tab.add(a, sev[a], episodes, minutes)
     ratio = float(s.extra["ratio"])  # type: ignore[arg-type]
     return (f"Firings over {len(s.requests) // DAY - 1} days of noisy traffic inside the objective "
             f"(error ratio {ratio * 100:.3f} %, burn {ratio / BUDGET:.2f}x; diurnal 0.5-50 "
@@ -243,15 +297,46 @@ def _noise(t: Timeline, s: Scenario, severity: dict[str, str]) -> tuple[str, Tab
             "of steady traffic that fills the long windows)", tab)
 
 
-def _targets(section: Section, t: Timeline, fast: list[Scenario], out_s: Scenario,
+def _notes(t: Timeline, pages: list[Scenario], page_out: Scenario, noise_s: Scenario,
+           ours: RuleSet) -> list[str]:
+    """What the misses come from and what would close them, from this run's figures."""
+    _, shipped = _stop(t, page_out, ours.page)
+    _, proposed = _stop(t, page_out, PROPOSED)
+    bar = int(t[noise_s.name]["episodes"].get(BAR, 0))
+    burn = int(t[noise_s.name]["episodes"].get(ours.page, 0))
+    quiet = ("the burn-rate pages stay quiet" if burn == 0
+             else f"the burn-rate page fired {burn} times too")
+    prop_noise = int(t[noise_s.name]["episodes"].get(PROPOSED, 0))
+    full = next((p for p in pages if p.errors[-1] == RATE), None)
+    burn_full = _ago(_first(t, full, (ours.page,)), 0) if full else "n/a"
+    return [
+        f"Reset: the shipped page keeps firing {shipped} after recovery because its 6h/30m "
+        "pair needs the 30-minute window to drop below 6x, and the outage stays in that window "
+        f"for 30 minutes. Both page pairs on a 5-minute short window (the proposed column) "
+        f"resolve {proposed} after recovery, detect the same (the long window decides), and "
+        f"paged {prop_noise} times on the noisy week. Proposed change to the shipped spec "
+        "(not made here, slo/ is owned elsewhere): `alerting.windows` with "
+        "`{severity: page, long: 6h, short: 5m, factor: 6}` instead of 6h/30m.",
+        f"Noise: the runbook's bare threshold `{BAR}` paged {bar} times on the noisy traffic "
+        "(each 2-minute spike holds the 5-minute success rate under 95 % for several minutes, "
+        f"and `for: 1m` lets it through); {quiet}. That alert is also what meets the "
+        "2-minute target for a full outage (the "
+        f"burn-rate page alone takes {burn_full}). Closing both at once needs a condition that "
+        "tells a sustained error rate from a spike within two minutes, e.g. the success rate "
+        "over 1m below 95 % for 2m (a spike shorter than that does not page) instead of the 5m "
+        "window for 1m; untested here, so stated as a direction, not a result.",
+    ]
+
+
+def _targets(section: Section, t: Timeline, pages: list[Scenario], out_s: Scenario,
              noise_s: Scenario, ours: RuleSet) -> None:
     """DESIGN.md's alert targets, counting every page-severity alert of ours."""
-    by_ratio = {s.errors[-1] / RATE: s for s in fast}
+    by_ratio = {s.errors[-1] / RATE: s for s in pages}
     full = by_ratio.get(1.0)
     if full is not None:
         d = _first(t, full, ours.pages)
-        section.target("a full outage pages within 2 min", d is not None and d <= 120,
-                       _ago(d, full.end - full.onset))
+        section.target("a full outage pages within 2 min (any page-severity alert)",
+                       d is not None and d <= 120, _ago(d, full.end - full.onset))
     worst = [(r, _first(t, s, ours.pages)) for r, s in by_ratio.items() if r >= 0.10]
     ok = all(d is not None and d <= 300 for _, d in worst)
     section.target(">= 10 % errors page within 5 min", ok, ", ".join(
@@ -271,12 +356,5 @@ def _targets(section: Section, t: Timeline, fast: list[Scenario], out_s: Scenari
                    ", ".join(f"{a}: {n} episodes" for a, n in pages.items()))
 
 
-def run_section(quick: bool = False) -> Section:
-    return run_bench(quick)
-
-
 if __name__ == "__main__":
     print(run_bench().markdown())
-
-
-_ = ROOT  # the repository root, for callers that want the committed rules instead

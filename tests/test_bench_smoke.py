@@ -42,9 +42,9 @@ def test_probe_output_is_parsed() -> None:
 
 
 def test_alert_scenarios_make_valid_test_files() -> None:
-    scenarios = [alert_quality.constant("c", 10, 0.1, 5, 60), alert_quality.outage(10)]
+    scenarios = [alert_quality.constant("c", 10, 0.1, 5, 60), alert_quality.outage("o", 10, 5)]
     doc = yaml.safe_load(promtest.test_file(["r.yml"], scenarios, 60))
-    assert [t["name"] for t in doc["tests"]] == ["c", "outage-30m"]
+    assert [t["name"] for t in doc["tests"]] == ["c-0.1", "o-outage"]
     noisy = alert_quality.noisy(1)
     assert 0 < noisy.extra["ratio"] < 0.005
     assert yaml.safe_load(sloth_rules.rules())["groups"]
