@@ -256,8 +256,8 @@ def _query(base: str, expr: str, at: int) -> float:
 
 def run_bench(quick: bool = False) -> Section:
     n_slos = 2 if quick else 20
-    evaluations = 3 if quick else 6
-    interval = 10 if quick else 20
+    evaluations = 3 if quick else 5
+    interval = 10 if quick else 15
     days = 31
     minutes = days * 1440
     names = [f"s{i:02d}" for i in range(n_slos)]
