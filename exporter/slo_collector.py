@@ -126,7 +126,8 @@ def _source_of(slo: SLO) -> str | None:
     sli = slo.sli
     if isinstance(sli, LatencySLI):
         return REQUEST_SOURCE if sli.histogram.metric == DURATION else None
-    assert isinstance(sli, EventsSLI)
+    if not isinstance(sli, EventsSLI):  # PromQL or good/total SLIs: the rules' job only
+        return None
     total = METRIC_SOURCES.get(sli.total.metric)
     errors = METRIC_SOURCES.get(sli.errors.metric)
     if total is None or errors is None or total[0] != errors[0]:

@@ -17,6 +17,9 @@ from slo.durations import parse_duration
 from slo.numbers import quantize
 
 PERCENT = Decimal(100)
+# Shortest window a rule may use: rate() needs two samples, and the generated promtool tests
+# (like most scrape configs) sample once a minute, so a shorter window could never be proven.
+MIN_WINDOW = 60
 
 
 @dataclass(frozen=True)

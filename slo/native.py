@@ -270,6 +270,10 @@ def _window(fields: Fields, value: Any, path: str, period: int) -> BurnWindow | 
         if short >= long:
             fields.fail(join(path, "short"), "must be shorter than the long window")
             return None
+        if short < burnrate.MIN_WINDOW:
+            fields.fail(join(path, "short"), "must be at least 1m (rate() needs two samples "
+                        "and the generated tests sample once a minute)")
+            return None
         if long > period:
             fields.fail(join(path, "long"), "is longer than the SLO period, which cannot hold it")
             return None

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from slo import burnrate
 from slo.fields import MISSING, Fields, join
 from slo.naming import RESERVED
 from slo.native import (
@@ -496,9 +497,10 @@ def _condition(f: Fields, value: Any, path: str, period: int
         f.fail(join(p, "threshold"), "must be a burn rate greater than zero")
         factor = None
     long = f.duration(c["lookbackWindow"], join(p, "lookbackWindow"))
-    if long is not None and (long % SHORT_WINDOW_DIVISOR or long > period):
-        f.fail(join(p, "lookbackWindow"), "must fit in the time window and divide into 12 "
-               "whole seconds (the short window is a twelfth of it)")
+    if long is not None and (long % SHORT_WINDOW_DIVISOR or long > period
+                             or long // SHORT_WINDOW_DIVISOR < burnrate.MIN_WINDOW):
+        f.fail(join(p, "lookbackWindow"), "must fit in the time window, be at least 12m and "
+               "divide into 12 whole seconds (the short window is a twelfth of it, at least 1m)")
         long = None
     wait = for_duration(f, c["alertAfter"], join(p, "alertAfter"))
     if severity not in SEVERITIES or factor is None or long is None or wait is None \

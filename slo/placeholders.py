@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from slo.burnrate import MIN_WINDOW
 from slo.durations import DurationError, parse_duration
 
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)(?::([^}]*))?\}")
@@ -58,9 +59,12 @@ def _parse_one(name: str, arg: str | None) -> Placeholder:
     if arg == PERIOD:
         return Placeholder(name, None, is_period=True)
     try:
-        return Placeholder(name, parse_duration(arg))
+        window = parse_duration(arg)
     except DurationError as exc:
         raise PlaceholderError(f"${{{name}:{arg}}}: {exc}") from None
+    if window < MIN_WINDOW:
+        raise PlaceholderError(f"${{{name}:{arg}}}: windows must be at least 1m")
+    return Placeholder(name, window)
 
 
 def expand(expr: str, replace: Callable[[Placeholder], str]) -> str:

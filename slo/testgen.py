@@ -212,11 +212,11 @@ class SLOTests:
         return test
 
     def within_objective(self) -> Test:
-        """A calm error ratio for six hours: nothing may fire, ever."""
+        """A calm error ratio for three hours: nothing may fire, ever."""
         ratio = self.calm
-        minutes = 360
+        minutes = 180
         segments = [Segment(minutes, RATE, _errors(ratio))]
-        checks = [_silent(n, t) for t in (30, 120, minutes) for n in self.alert_names]
+        checks = [_silent(n, t) for t in (30, 90, minutes) for n in self.alert_names]
         return self._group(f"{self.slo.name}: traffic inside the objective fires nothing",
                            segments, alert_checks=checks)
 
@@ -236,18 +236,18 @@ class SLOTests:
 
     def counter_reset(self) -> Test:
         ratio = self.calm
-        segments = [Segment(90, RATE, _errors(ratio)),
-                    Segment(90, RATE, _errors(ratio), reset=True)]
-        checks = [_silent(n, t) for t in (92, 100, 180) for n in self.alert_names]
-        exprs = [self._close_to(promql.error_ratio_name(promql.BASE_WINDOW), ratio, 100),
+        segments = [Segment(60, RATE, _errors(ratio)),
+                    Segment(60, RATE, _errors(ratio), reset=True)]
+        checks = [_silent(n, t) for t in (62, 70, 120) for n in self.alert_names]
+        exprs = [self._close_to(promql.error_ratio_name(promql.BASE_WINDOW), ratio, 70),
                  {"expr": f"{promql.series(promql.TOTAL_RATE, self.ident)} < 0",
-                  "eval_time": _t(92), "exp_samples": []}]
+                  "eval_time": _t(62), "exp_samples": []}]
         return self._group(f"{self.slo.name}: a counter reset raises no alert", segments,
                            alert_checks=checks, exprs=exprs)
 
     def uneven_traffic(self) -> Test:
         """Busy and clean, then quiet and failing: the period ratio must weigh requests."""
-        seg = min(180, self.slo.period // 60 // 4)
+        seg = min(120, self.slo.period // 60 // 4)
         busy, quiet = RATE, RATE / 100
         busy_ratio, quiet_ratio = Decimal("0.001"), Decimal("0.1")
         # Five idle minutes at the end let the last 5m rates cover the tail: the period ratio

@@ -221,3 +221,22 @@ def test_selectors_and_latency_sli_in_process(make_inst, caplog):
     assert avail[300] == (4, 1)
     assert latency[300] == (5, 1)  # GET only; one of 0.01, 0.01, 0.1, 0.5, 0.2 is > 0.3
     assert 0.3 in inst.metrics.duration._upper_bounds  # the threshold is a bucket boundary
+
+
+def test_promql_slis_from_sloth_are_skipped_not_fatal(caplog):
+    """A Sloth spec with hand-written PromQL SLIs: the exporter skips them with a warning (the
+    recording rules cover them) instead of failing to start."""
+    sloth = """
+version: prometheus/v1
+service: checkout
+slos:
+  - name: raw-ratio
+    objective: 99
+    sli:
+      raw:
+        error_ratio_query: sum(rate(x_errors[{{.window}}])) / sum(rate(x_total[{{.window}}]))
+    alerting: {name: CheckoutRawRatio, page_alert: {disable: true}, ticket_alert: {disable: true}}
+"""
+    slos = SLOSet(load_texts([("sloth.yaml", sloth)]))
+    assert slos.trackers == []
+    assert "raw-ratio" in caplog.text
