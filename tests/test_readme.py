@@ -44,6 +44,7 @@ def test_readme_has_commands() -> None:
 def test_readme_command(command: str, expected: list[str], tmp_path: Path, promtool) -> None:
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    shutil.copytree(ROOT / "tests" / "fixtures", tmp_path / "tests" / "fixtures")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     argv = shlex.split(command)
     if argv[:2] in (["slo-gen", "check"], ["slo-gen", "test"]):
