@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,7 +244,7 @@ def run_bench(quick: bool = False) -> Section:
             (tmp / name).write_text(text, encoding="utf-8")
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = list(pool.map(run_file, [tmp / n for n in jobs]))
-    timeline: Timeline = {}
+    timeline: Timeline = defaultdict(lambda: defaultdict(dict))
     for r in results:
         timeline.update(r)
     section = Section("5. Alert quality (promtool test rules, shipped 99.5%/30d spec)", METHOD)
