@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,9 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     start = time.perf_counter()
     sections = []
+    failed = []
     for name in names:
         print(f"== {name} ...", file=sys.stderr, flush=True)
-        section = BENCHMARKS[name](args.quick)
+        try:
+            section = BENCHMARKS[name](args.quick)
+        except Exception as exc:  # one broken benchmark must not lose the others' tables
+            traceback.print_exc()
+            failed.append(name)
+            section = Section(f"{name}: FAILED", f"The benchmark raised `{exc!r}`; see the "
+                              "traceback on stderr.")
         print(section.markdown(), flush=True)
         sections.append(section)
     total = time.perf_counter() - start
@@ -119,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if output is not None:
         output.write_text(document(sections, total, args.quick, started), encoding="utf-8")
         print(f"wrote {output}", file=sys.stderr)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
