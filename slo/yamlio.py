@@ -6,8 +6,12 @@ from typing import Any
 
 import yaml
 
+# LibYAML's scanner and parser when PyYAML has them (several times faster on large specs); the
+# constructors, and so the duplicate-key check and the values, are the same Python code.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _StrictLoader(yaml.SafeLoader):
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """SafeLoader that raises on a key given twice in one mapping."""
 
 
