@@ -172,7 +172,7 @@ def test_no_data_after_windows_empty():
     now[0] += 301  # the 5m window is empty, the rest still hold the burst
     windows = {s.labels["window"] for m in registry.collect() for s in m.samples
                if s.name == "orchestrator_slo_success_ratio"}
-    assert "5m" not in windows and "30m" in windows
+    assert "5m" not in windows and "1h" in windows
     now[0] += 31 * 86400
     got = samples(registry)
     assert not any(name in ("orchestrator_slo_success_ratio", "orchestrator_slo_burn_rate")
