@@ -68,12 +68,7 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
     if m is None:
         return None
     before = len(fields.problems)
-    name = fields.string(m.get("name"), join(path, "name"), NAME,
-                         "an SLO name (lowercase letters, digits, '-' and '_', at most 63)")
-    description = ""
-    if "description" in m:
-        description = fields.text(m["description"], join(path, "description")) or ""
-    objective = objective_percent(fields, m.get("objective"), join(path, "objective"))
+    name, description, objective = slo_head(fields, m, path)
     period = fields.duration(m.get("period", DEFAULT_PERIOD), join(path, "period"))
     sli = _sli(fields, m.get("sli"), join(path, "sli"))
     group_by = group_by_labels(fields, m.get("group_by", []), join(path, "group_by"))
@@ -89,6 +84,17 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
         return None
     return SLO(name, description, objective, period, sli, alerting, group_by,
                tuple(series), tuple(alerts))
+
+
+def slo_head(fields: Fields, m: dict[str, Any], path: str
+             ) -> tuple[str | None, str, Decimal | None]:
+    """Name, description and objective (percent): read alike in this format and Sloth's."""
+    name = fields.string(m.get("name"), join(path, "name"), NAME,
+                         "an SLO name (lowercase letters, digits, '-' and '_', at most 63)")
+    description = ""
+    if "description" in m:
+        description = fields.text(m["description"], join(path, "description")) or ""
+    return name, description, objective_percent(fields, m.get("objective"), join(path, "objective"))
 
 
 def camel(name: str) -> str:

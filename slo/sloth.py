@@ -30,7 +30,7 @@ from slo.native import (
     NAME,
     burn_windows,
     camel,
-    objective_percent,
+    slo_head,
 )
 from slo.queries import QueryError, events_sli, template
 from slo.spec import SLI, SLO, Alerting, AlertRoute, RatioQuerySLI, ServiceSpec
@@ -81,12 +81,7 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
     if m is None:
         return None
     before = len(fields.problems)
-    name = fields.string(m.get("name"), join(path, "name"), NAME,
-                         "an SLO name (lowercase letters, digits, '-' and '_', at most 63)")
-    description = ""
-    if "description" in m:
-        description = fields.text(m["description"], join(path, "description")) or ""
-    objective = objective_percent(fields, m.get("objective"), join(path, "objective"))
+    name, description, objective = slo_head(fields, m, path)
     labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
     sli = _sli(fields, m.get("sli"), join(path, "sli"))
     alerting = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,16 @@ def promtool() -> str:
 @pytest.fixture
 def cli() -> CliRunner:
     return CliRunner()
+
+
+def assert_promtool_passes(promtool: str, rules: list[Path], tests: list[Path]) -> None:
+    """`promtool check rules --lint=all --lint-fatal` on the rules, `promtool test rules` on the
+    tests; the assertion message is promtool's own output."""
+    if rules:
+        check = subprocess.run([promtool, "check", "rules", "--lint=all", "--lint-fatal",
+                                *map(str, rules)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+    if tests:
+        test = subprocess.run([promtool, "test", "rules", *map(str, tests)],
+                              capture_output=True, text=True)
+        assert test.returncode == 0, test.stdout + test.stderr

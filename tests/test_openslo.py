@@ -4,7 +4,6 @@ documents and files, mapped into the model; what cannot map is an error naming i
 from __future__ import annotations
 
 import copy
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from slo.cli import main
 from slo.loader import load_paths
 from slo.render import render
 from slo.spec import EventsSLI, GoodEventsSLI, LatencySLI
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_promtool_passes
 
 FIXTURES = ROOT / "tests" / "fixtures"
 OPENSLO_SPEC = str(FIXTURES / "openslo-checkout.yaml")
@@ -56,12 +55,8 @@ def test_round_trip_same_alert_expressions_as_the_native_spec() -> None:
 def test_openslo_rules_pass_promtool_and_their_tests(tmp_path: Path, cli, promtool) -> None:
     result = cli.invoke(main, ["render", OPENSLO_SPEC, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    check = subprocess.run([promtool, "check", "rules", "--lint=all", "--lint-fatal",
-                            str(tmp_path / "checkout.rules.yml")], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    test = subprocess.run([promtool, "test", "rules", str(tmp_path / "checkout.test.yml")],
-                          capture_output=True, text=True)
-    assert test.returncode == 0, test.stdout + test.stderr
+    assert_promtool_passes(promtool, [tmp_path / "checkout.rules.yml"],
+                           [tmp_path / "checkout.test.yml"])
 
 
 def test_references_resolve_across_files(tmp_path: Path) -> None:

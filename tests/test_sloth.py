@@ -15,7 +15,7 @@ from slo.loader import load_paths
 from slo.naming import SLOTH
 from slo.render import Options, render
 from slo.spec import EventsSLI, QuerySLI, RatioQuerySLI
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_promtool_passes
 
 FIXTURES = ROOT / "tests" / "fixtures"
 SLOTH_SPEC = str(FIXTURES / "sloth-checkout.yml")
@@ -110,12 +110,8 @@ def test_promql_sli_tests_say_what_they_leave_out(tmp_path: Path, cli, promtool)
     fed = {s["series"].split("{")[0] for t in tests if t["name"].startswith("payments-raw")
            for s in t["input_series"]}
     assert fed == {"slo:sli_errors:rate5m", "slo:sli_total:rate5m"}
-    check = subprocess.run([promtool, "check", "rules", "--lint=all", "--lint-fatal",
-                            str(tmp_path / "checkout.rules.yml")], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    test = subprocess.run([promtool, "test", "rules", str(tmp_path / "checkout.test.yml")],
-                          capture_output=True, text=True)
-    assert test.returncode == 0, test.stdout + test.stderr
+    assert_promtool_passes(promtool, [tmp_path / "checkout.rules.yml"],
+                           [tmp_path / "checkout.test.yml"])
 
 
 def test_sloth_crd_reads_like_the_plain_spec(tmp_path: Path) -> None:
