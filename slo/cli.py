@@ -18,6 +18,7 @@ import click
 
 from slo import promtool
 from slo.dashboard import render_dashboard
+from slo.durations import parse_duration
 from slo.errors import UserError
 from slo.loader import load_default, load_paths
 from slo.naming import NATIVE, SLOTH
@@ -65,6 +66,22 @@ def main() -> None:
     """
 
 
+MAX_PERIOD_STEP = 3600  # a longer step would hold the period ratio back by as much
+
+
+def _period_step(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    """``--period-step`` in seconds; 0 turns the step sums off."""
+    if value == "0":
+        return 0
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        seconds = -1
+    if not 1 <= seconds <= MAX_PERIOD_STEP:
+        raise click.BadParameter(f"{value!r} is not a duration from 1s to 1h (or 0)")
+    return seconds
+
+
 @main.command("render")
 @click.argument("specs", nargs=-1, metavar="[SPEC]...")
 @click.option("-o", "--output", default=DEFAULT_RULES_DIR, show_default=True,
@@ -79,17 +96,25 @@ def main() -> None:
                    "service).")
 @click.option("--partial-response", type=click.Choice(PARTIAL_RESPONSE), default="abort",
               show_default=True, help="Thanos partial_response_strategy of every group.")
+@click.option("--period-step", default="5m", show_default=True, metavar="DURATION",
+              callback=_period_step,
+              help="How often the period ratio (periods of a day or more) takes in new data: "
+                   "a group with this interval sums the 5m rates of each step, and the period "
+                   "adds those up, which costs a fraction of reading every 5m rate. 1s to 1h; "
+                   "0 reads every 5m rate at each evaluation instead.")
 @click.option("--no-check", is_flag=True,
               help="Skip 'promtool check rules' before writing (it runs when promtool exists).")
 @_sloth_compat
 @_user_errors
 def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | None,
-               partial_response: str, no_check: bool, sloth_compat: bool) -> None:
+               partial_response: str, period_step: int, no_check: bool,
+               sloth_compat: bool) -> None:
     """Render rules (and their tests) for SPEC files; the same spec gives the same bytes.
 
     SPEC files may be slo-gen specs, Sloth prometheus/v1 specs or OpenSLO v1 documents.
     """
-    options = Options(fmt, SLOTH if sloth_compat else NATIVE, namespace, partial_response)
+    options = Options(fmt, SLOTH if sloth_compat else NATIVE, namespace, partial_response,
+                      period_step)
     files = render(_load(specs), options)
     if not no_check:
         _precheck(files, fmt)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from slo import burnrate
 from slo.placeholders import parse_placeholders
-from slo.promql import BASE_WINDOW
+from slo.promql import BASE_WINDOW, PERIOD_STEP
 from slo.spec import SLO, BurnWindow
 
 
@@ -27,13 +27,30 @@ class Plan:
     windows: tuple[int, ...]  # every window with a recorded error ratio, ascending
     page: tuple[Pair, ...]
     ticket: tuple[Pair, ...]
+    # seconds between the pre-summed rates the period ratio adds up; None: read the 5m rates
+    period_step: int | None
 
     @property
     def budget(self) -> Decimal:
         return self.slo.error_budget
 
 
-def plan(slo: SLO) -> Plan:
+# A period at least this long is computed from per-step sums: trailing by one step (5 minutes)
+# is then at most 0.35% of it. Shorter periods (test specs with minutes-long windows) read the
+# 5m rates directly and stay current at every evaluation.
+MIN_STEPPED_PERIOD = 86400
+
+
+def period_step(slo: SLO, step: int = PERIOD_STEP) -> int | None:
+    """Pre-summed steps only where no burn-rate pair reads the period's ratio, so those stay
+    exact to the evaluation; a step of 0 turns them off."""
+    alert_windows = {w for x in slo.alerting.windows for w in (x.long, x.short)}
+    if step and slo.period >= MIN_STEPPED_PERIOD and slo.period not in alert_windows:
+        return step
+    return None
+
+
+def plan(slo: SLO, step: int = PERIOD_STEP) -> Plan:
     windows = {BASE_WINDOW, slo.period}
     for w in slo.alerting.windows:
         windows.update((w.long, w.short))
@@ -48,4 +65,5 @@ def plan(slo: SLO) -> Plan:
         tuple(sorted(windows)),
         tuple(p for p in pairs if p.window.severity == "page"),
         tuple(p for p in pairs if p.window.severity == "ticket"),
+        period_step(slo, step),
     )

@@ -17,6 +17,7 @@ import yaml
 from slo.duplicates import find_duplicates
 from slo.errors import UserError
 from slo.naming import NATIVE, Naming
+from slo.promql import PERIOD_STEP
 from slo.rules import build_groups
 from slo.spec import ServiceSpec
 from slo.testgen import test_document, test_notes
@@ -33,6 +34,7 @@ class Options:
     naming: Naming = NATIVE
     namespace: str | None = None  # PrometheusRule metadata.namespace; Mimir namespace
     partial_response: str = "abort"  # Thanos: a rule evaluated on partial data must not page
+    period_step: int = PERIOD_STEP  # seconds between the period's step sums; 0: none
 
 
 def by_service(specs: list[ServiceSpec]) -> dict[str, list[ServiceSpec]]:
@@ -48,8 +50,9 @@ def _sources(specs: list[ServiceSpec]) -> list[str]:
     return list(dict.fromkeys(PurePath(s.source.strip("<>").split()[-1]).name for s in specs))
 
 
-def rule_document(specs: list[ServiceSpec], naming: Naming = NATIVE) -> dict:
-    return {"groups": build_groups(specs, naming)}
+def rule_document(specs: list[ServiceSpec], naming: Naming = NATIVE,
+                  step: int = PERIOD_STEP) -> dict:
+    return {"groups": build_groups(specs, naming, step)}
 
 
 def render(specs: list[ServiceSpec], options: Options | None = None) -> list[Rendered]:
@@ -59,12 +62,12 @@ def render(specs: list[ServiceSpec], options: Options | None = None) -> list[Ren
     all_groups: dict[str, list[dict[str, Any]]] = {}
     for service, group in by_service(specs).items():
         sources = _sources(group)
-        rules = rule_document(group, opts.naming)
+        rules = rule_document(group, opts.naming, opts.period_step)
         rendered = _wrap(service, sources, rules, opts)
         all_groups[rendered.name] = rules["groups"]
         files.append(rendered)
         if opts.fmt == "prometheus":
-            files.append(_tests(rendered.name, service, sources, group, opts.naming))
+            files.append(_tests(rendered.name, service, sources, group, opts))
     problems = find_duplicates(all_groups)
     if problems:
         raise UserError(problems)
@@ -93,11 +96,12 @@ def _wrap(service: str, sources: list[str], rules: dict, opts: Options) -> Rende
 
 
 def _tests(rule_file: str, service: str, sources: list[str], specs: list[ServiceSpec],
-           naming: Naming) -> Rendered:
+           opts: Options) -> Rendered:
     test_file = f"{service}.test.yml"
+    doc = test_document(specs, rule_file, opts.naming, opts.period_step)
     return Rendered(test_file, render_template(
         "promtool.test.yml.j2", sources=sources, rule_file=rule_file, test_file=test_file,
-        notes=test_notes(specs), body=to_yaml(test_document(specs, rule_file, naming))))
+        notes=test_notes(specs), body=to_yaml(doc)))
 
 
 def operator_object(service: str, rules: dict, namespace: str | None) -> dict:

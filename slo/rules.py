@@ -1,8 +1,10 @@
-"""Rule groups as plain data (dicts in output order), one group per SLO.
+"""Rule groups as plain data (dicts in output order), one group per SLO (plus its period steps).
 
 One group per SLO keeps every alert in the same evaluation as the recordings it reads, so an
 alert never lags its inputs by an interval. The order inside a group is the data flow: 5m
-counts, window ratios, metadata, the spec's extra series, then alerts.
+counts, window ratios, metadata, the spec's extra series, then alerts. A long period's ratio
+reads per-step sums of the 5m rates, recorded by a second group that runs once a step
+(``interval:``), which is what makes a 30-day ratio cheap to evaluate.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from slo.naming import NATIVE, Naming
 from slo.numbers import format_number
 from slo.placeholders import Placeholder, expand
 from slo.plan import Pair, Plan, plan
-from slo.promql import BASE_WINDOW
+from slo.promql import BASE_WINDOW, PERIOD_STEP
 from slo.spec import SLO, AlertRoute, ServiceSpec
 
 Rule = dict[str, Any]
@@ -37,16 +39,37 @@ def escape_template(value: str) -> str:
     return value.replace("{{", '{{ "{{" }}') if "{{" in value else value
 
 
-def build_groups(specs: list[ServiceSpec], naming: Naming = NATIVE) -> list[dict[str, Any]]:
-    return [build_group(spec, slo, naming) for spec in specs for slo in spec.slos]
+def build_groups(specs: list[ServiceSpec], naming: Naming = NATIVE,
+                 step: int = PERIOD_STEP) -> list[dict[str, Any]]:
+    return [g for spec in specs for slo in spec.slos for g in slo_groups(spec, slo, naming, step)]
+
+
+def slo_groups(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE,
+               step: int = PERIOD_STEP) -> list[dict[str, Any]]:
+    """The SLO's group, then (for a long period) the group recording its per-step sums."""
+    p = plan(slo, step)
+    groups = [build_group(spec, slo, naming, p)]
+    if p.period_step is not None:
+        groups.append(period_step_group(spec, slo, p.period_step, naming))
+    return groups
+
+
+def period_step_group(spec: ServiceSpec, slo: SLO, step: int,
+                      naming: Naming = NATIVE) -> dict[str, Any]:
+    ident = identity(spec.service, slo, naming)
+    rules = [_record(promql.step_sum_name(rate, step), promql.step_sum(rate, ident, step), ident)
+             for rate in (promql.ERRORS_RATE, promql.TOTAL_RATE)]
+    return {"name": f"{group_name(spec.service, slo)}-period", "interval": format_duration(step),
+            "rules": rules}
 
 
 def group_name(service: str, slo: SLO) -> str:
     return f"slo-{service}-{slo.name}"
 
 
-def build_group(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE) -> dict[str, Any]:
-    p = plan(slo)
+def build_group(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE,
+                p: Plan | None = None) -> dict[str, Any]:
+    p = p or plan(slo)
     ident = identity(spec.service, slo, naming)
     static = static_labels(spec, slo, naming)
     rules: list[Rule] = []
@@ -73,6 +96,9 @@ def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
             labels = {**static, **window_label}
         elif w == BASE_WINDOW:
             expr, labels = promql.ratio_from_base(ident), {**ident, **window_label}
+        elif w == slo.period and p.period_step is not None:
+            expr = promql.period_ratio(w, ident, p.period_step)
+            labels = {**ident, **window_label}
         else:
             expr, labels = promql.ratio_over(w, ident), {**ident, **window_label}
         rules.append(_record(promql.error_ratio_name(w), expr, labels))

@@ -18,7 +18,8 @@ from slo.inputs import Segment, can_synthesize, feeds, gauge_values, recorded_fe
 from slo.naming import NATIVE, Naming
 from slo.numbers import format_number
 from slo.plan import Pair, Plan, plan
-from slo.rules import build_group, expand_placeholders, identity, static_labels
+from slo.promql import PERIOD_STEP
+from slo.rules import expand_placeholders, identity, slo_groups, static_labels
 from slo.spec import SLO, ServiceSpec
 
 INTERVAL = "1m"
@@ -33,18 +34,19 @@ AGGREGATIONS = re.compile(r"\b(sum|avg|min|max|count|topk|bottomk|quantile|group
 Test = dict[str, Any]
 
 
-def build_tests(spec: ServiceSpec, rule_file: str, naming: Naming = NATIVE) -> list[Test]:
+def build_tests(spec: ServiceSpec, rule_file: str, naming: Naming = NATIVE,
+                step: int = PERIOD_STEP) -> list[Test]:
     tests: list[Test] = []
     for i, slo in enumerate(spec.slos):
-        tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli", naming).all()
+        tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli", naming, step).all()
     return tests
 
 
-def test_document(specs: list[ServiceSpec], rule_file: str, naming: Naming = NATIVE
-                  ) -> dict[str, Any]:
+def test_document(specs: list[ServiceSpec], rule_file: str, naming: Naming = NATIVE,
+                  step: int = PERIOD_STEP) -> dict[str, Any]:
     tests: list[Test] = []
     for spec in specs:
-        tests += build_tests(spec, rule_file, naming)
+        tests += build_tests(spec, rule_file, naming, step)
     return {"rule_files": [rule_file], "evaluation_interval": INTERVAL, "tests": tests}
 
 
@@ -66,19 +68,20 @@ def _fed(pair: Pair) -> bool:
 class SLOTests:
     """The scenarios of one SLO."""
 
-    def __init__(self, spec: ServiceSpec, slo: SLO, where: str, naming: Naming = NATIVE
-                 ) -> None:
+    def __init__(self, spec: ServiceSpec, slo: SLO, where: str, naming: Naming = NATIVE,
+                 step: int = PERIOD_STEP) -> None:
         self.spec = spec
         self.slo = slo
         self.naming = naming
-        self.plan: Plan = plan(slo)
+        self.plan: Plan = plan(slo, step)
         self.ident = identity(spec.service, slo, naming)
         self.group = {g: "synthetic" for g in slo.group_by}
         self.static = {**static_labels(spec, slo, naming), **self.group}
         self.synthesized = can_synthesize(slo.sli)
         self.feeds = (feeds(slo.sli, self.group, where) if self.synthesized
                       else recorded_feeds(self.static))
-        self.rule_group = build_group(spec, slo, naming)
+        self.groups = slo_groups(spec, slo, naming, step)
+        self.rule_group = self.groups[0]
         # Fed the recorded rates, the raw series never exist: the absent-data alert always fires.
         self.alert_names = [r["alert"] for r in self.rule_group["rules"] if "alert" in r
                             and (self.synthesized or r["alert"] != slo.alerting.absent.name)]
@@ -250,13 +253,15 @@ class SLOTests:
         seg = min(120, self.slo.period // 60 // 4)
         busy, quiet = RATE, RATE / 100
         busy_ratio, quiet_ratio = Decimal("0.001"), Decimal("0.1")
-        # Five idle minutes at the end let the last 5m rates cover the tail: the period ratio
-        # then weighs every minute exactly once (a rolling window tapers over 5m at each edge).
+        # Idle minutes at the end let the last 5m rates cover the tail (and, with per-step sums,
+        # every step that holds them): the period ratio then weighs every minute alike (a
+        # rolling window tapers over 5m at each edge).
+        idle = promql.BASE_WINDOW // 60 - (-(self.plan.period_step or 0) // 60)
         segments = [Segment(seg, busy, busy * busy_ratio),
                     Segment(seg, quiet, quiet * quiet_ratio),
-                    Segment(5, Decimal(0), Decimal(0))]
+                    Segment(idle, Decimal(0), Decimal(0))]
         truth = (busy * busy_ratio + quiet * quiet_ratio) / (busy + quiet)
-        exprs = [self._close_to(promql.error_ratio_name(self.slo.period), truth, 2 * seg + 5,
+        exprs = [self._close_to(promql.error_ratio_name(self.slo.period), truth, 2 * seg + idle,
                                 tolerance="1e-9")]
         return self._group(f"{self.slo.name}: period ratio is request-weighted under uneven "
                            "traffic", segments, exprs=exprs)
@@ -285,7 +290,8 @@ class SLOTests:
         return list(seen.values())
 
     def _record_names(self) -> list[str]:
-        return list(dict.fromkeys(r["record"] for r in self.rule_group["rules"] if "record" in r))
+        return list(dict.fromkeys(r["record"] for g in self.groups for r in g["rules"]
+                                  if "record" in r))
 
     def _no_nan(self, name: str, at: int) -> Test:
         sel = name if not name.startswith("slo:") else promql.series(name, self.ident)

@@ -53,12 +53,24 @@ def test_alert_scenarios_make_valid_test_files() -> None:
 def test_rule_eval_data_and_truths() -> None:
     d = rule_eval.traffic("s00", 60 * 24, seed=1)
     rec = {name: {"slo_name": "s00"} for name in (
-        "slo:sli_errors:rate5m", "slo:sli_total:rate5m", "slo:sli_error:ratio_rate5m")}
+        "slo:sli_errors:rate5m", "slo:sli_total:rate5m", "slo:sli_error:ratio_rate5m",
+        "slo:sli_errors:rate5m_sum5m", "slo:sli_total:rate5m_sum5m")}
     buf = io.StringIO()
     lines = rule_eval.write_openmetrics(buf, [d], 0, {"s00": rec})
     assert buf.getvalue().endswith("# EOF\n") and lines > 4 * len(d.requests)
-    plain, tapered = rule_eval.truths(d, len(d.requests), 600)
+    end, window = len(d.requests), 600
+    plain, tapered = rule_eval.truths(d, end, window)
     assert 0 <= plain <= 1 and 0 <= tapered <= 1
+    # what the period rule computes from the written step sums (a closed range of them) is
+    # the tapered truth
+    sums = {"errors": 0.0, "total": 0.0}
+    for line in buf.getvalue().splitlines():
+        for key in sums:
+            if line.startswith(f"slo:sli_{key}:rate5m_sum5m{{"):
+                value, stamp = line.rsplit(" ", 2)[1:]
+                if (end - window) * rule_eval.STEP <= int(stamp) <= end * rule_eval.STEP:
+                    sums[key] += float(value)
+    assert abs(sums["errors"] / sums["total"] - tapered) / tapered < 1e-12
 
 
 def test_document_has_summary() -> None:

@@ -55,7 +55,12 @@ def test_mimir_groups_stay_under_the_ruler_limit_in_data_flow_order(tmp_path: Pa
     assert len(groups) > 1 and all(len(g["rules"]) <= MIMIR_MAX_RULES for g in groups)
     plain = yaml.safe_load(cli.invoke(main, ["render", "-o", "-"]).stdout)["groups"]
     assert [r for g in groups for r in g["rules"]] == [r for g in plain for r in g["rules"]]
-    seen: set[str] = set()
+    # the period's step sums come from their own group running once a step (``interval:``):
+    # the only rules read across groups by design, and that group keeps its interval
+    stepped = {r["record"] for g in groups if "interval" in g for r in g["rules"]}
+    assert stepped == {"slo:sli_errors:rate5m_sum5m", "slo:sli_total:rate5m_sum5m"}
+    assert {g["interval"] for g in groups if "interval" in g} == {"5m"}
+    seen: set[str] = set(stepped)
     recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
     for rule in (r for g in groups for r in g["rules"]):
         for name in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", rule["expr"]):

@@ -56,15 +56,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def render_rules(specs: list[str], out: Path) -> list[Path]:
-    """Render with the slo-gen CLI (it also runs ``promtool check``); the rule files written."""
+def render_rules(specs: list[str], out: Path, period_step: str) -> list[Path]:
+    """Render with the slo-gen CLI (it also runs ``promtool check``); the rule files written.
+
+    The period's step sums run every ``period_step`` (the demo's evaluation interval), so the
+    budget series show up seconds after start rather than up to 5 minutes later.
+    """
     script = Path(sys.executable).with_name("slo-gen")
     cmd = [str(script)] if script.exists() else [
         sys.executable, "-c", "import sys; from slo.cli import main; sys.exit(main())"]
     if out.exists():
         shutil.rmtree(out)
-    result = subprocess.run([*cmd, "render", *specs, "-o", str(out)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run([*cmd, "render", *specs, "-o", str(out), "--period-step",
+                             period_step], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise procs.StartError(f"slo-gen render failed:\n{result.stderr.strip()}")
     rules = sorted(out.glob("*.rules.yml"))
@@ -102,7 +106,7 @@ class Stack:
         token_file = var / state.TOKEN_FILE
         if read_token(token_file) is None:
             write_token(token_file, new_token())
-        rules = render_rules(args.spec, var / "rules")
+        rules = render_rules(args.spec, var / "rules", args.scrape_interval)
         logs = var / "logs"
 
         demo = self._spawn("demo", [
