@@ -54,12 +54,14 @@ class PrometheusMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        endpoint = self.resolve(scope)
+        endpoint = self.resolve(scope)  # before the app: mounts rewrite the shared scope
         method = scope["method"]
         if method not in KNOWN_METHODS:
             method = OTHER
         status = 0
 
+        # A coroutine function, not a plain function returning send's awaitable (0.3-0.5 us
+        # cheaper): asgiref and other servers' adapters check iscoroutinefunction(send).
         async def send_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -67,21 +69,20 @@ class PrometheusMiddleware:
             await send(message)
 
         clock = self._clock
-        token = send_status  # a fresh object per request: its in-flight token
-        self._started(token)
+        self._started(send_status)  # a fresh object per request: its in-flight token
         start = clock()
         try:
             await self.app(scope, receive, send_status)
         except Exception as exc:
             end = clock()
-            self._finished(token)
+            self._finished(send_status)
             self.inst.requests.failure(endpoint, method, status, exc).record(end - start, end)
             raise
         except BaseException:  # cancelled (client gone, shutdown): not the service's error
-            self._finished(token)
+            self._finished(send_status)
             raise
         end = clock()
-        self._finished(token)
+        self._finished(send_status)
         outcome = self._outcomes.get((endpoint, method, status))
         if outcome is None:
             outcome = self.inst.requests.outcome(endpoint, method, status)

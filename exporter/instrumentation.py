@@ -76,13 +76,15 @@ class Instrumentation:
         self.classify = ErrorClassifier(error_types)
         self.slos: SLOSet | None = None
         trackers = []
+        # One lock for a request's metric values and SLO windows: a request takes it once.
+        lock = threading.Lock()
         if slo_series:
-            self.slos = SLOSet(spec_list, clock=clock)
+            self.slos = SLOSet(spec_list, clock=clock, lock=lock)
             self.registry.register(self.slos)
             trackers = self.slos.trackers
         self.requests = RequestRecorder(
             self.metrics, self.limits, self.classify,
-            [t for t in trackers if t.source == REQUEST_SOURCE], error_statuses,
+            [t for t in trackers if t.source == REQUEST_SOURCE], error_statuses, lock,
         )
         self.dependencies = DependencyRecorder(
             self.metrics, self.limits, self.classify,

@@ -1,14 +1,29 @@
 """The per-request hot path shared by the ASGI and WSGI middleware.
 
 Everything a finished request touches is looked up once per (endpoint, method, status) and kept
-in an :class:`Outcome`: the labelled children of every contract metric and the SLO windows the
-request feeds. ``.labels()`` lookups are most of the cost of instrumenting a request; with
-outcomes cached, a request costs a dict hit, a few ``inc()`` calls and one ``observe()``.
+in an outcome: the labelled children of every contract metric and the SLO windows the request
+feeds. ``.labels()`` lookups are most of the cost of instrumenting a request; with outcomes
+cached, a request costs a dict hit and one ``record()`` call.
+
+The next largest cost is locking: ``Counter.inc`` and ``Histogram.observe`` take one mutex per
+value touched (the request counter, the status counter, the histogram's sum and bucket, the
+error counter) and each SLO window takes its own, five or six acquisitions per request. In a
+single process the recorder gives every value it writes, and the SLO windows, one shared lock
+(:class:`SharedLockOutcome`): a request takes it once and bumps the plain floats inside. The
+values' own ``inc()``/``get()`` then take that same lock, so anything else writing to those
+children and the scrape reading them stay exact. Where the values are not prometheus_client's
+in-process ``MutexValue`` (multiprocess mode writes memory-mapped files; or an unknown client
+version), :class:`Outcome` records through the public ``inc()``/``observe()`` instead.
 """
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left
 from collections.abc import Container, Sequence
+from typing import Any
+
+from prometheus_client import values as _values
 
 from exporter.errortypes import ErrorClassifier, status_error_type
 from exporter.labels import OTHER, Limits
@@ -19,19 +34,22 @@ from exporter.windows import RatioWindows
 #: Bound on cached outcomes; past it outcomes are built per request (slow but bounded memory).
 MAX_OUTCOMES = 10_000
 
+Events = tuple[tuple[RatioWindows, int, int], ...]
+Latency = tuple[tuple[RatioWindows, float], ...]
+
 
 class Outcome:
-    """What one kind of finished request records: metric children plus SLO windows."""
+    """What one kind of finished request records, through the metrics' public API."""
 
     __slots__ = ("error", "events", "hist", "http", "latency", "requests")
 
-    def __init__(self, requests, http, hist, error, events, latency) -> None:
+    def __init__(self, requests, http, hist, error, events: Events, latency: Latency) -> None:
         self.requests = requests
         self.http = http
         self.hist = hist
         self.error = error
-        self.events: tuple[tuple[RatioWindows, int, int], ...] = events
-        self.latency: tuple[tuple[RatioWindows, float], ...] = latency
+        self.events = events
+        self.latency = latency
 
     def record(self, duration: float, now: float) -> None:
         self.requests.inc()
@@ -45,8 +63,76 @@ class Outcome:
             windows.add(now, 1, 1 if duration > le else 0)
 
 
+class SharedLockOutcome:
+    """The same effect as :class:`Outcome`, under one acquisition of the shared ``lock``.
+
+    ``requests``, ``http``, ``error``, ``sum`` and ``buckets`` are ``MutexValue`` objects whose
+    own lock is ``lock``; every window in ``events``/``latency`` is guarded by ``lock`` too.
+    """
+
+    __slots__ = ("bounds", "buckets", "error", "events", "http", "latency", "lock", "requests",
+                 "sum")
+
+    def __init__(self, lock: threading.Lock, requests: Any, http: Any, hist: Any, error: Any,
+                 events: Events, latency: Latency) -> None:
+        self.lock = lock
+        self.requests = requests._value
+        self.http = http._value
+        self.sum = hist._sum
+        self.bounds = tuple(hist._upper_bounds)  # ends with +Inf: every duration has a bucket
+        self.buckets = tuple(hist._buckets)
+        self.error = None if error is None else error._value
+        self.events = events
+        self.latency = latency
+
+    def record(self, duration: float, now: float) -> None:
+        # Histogram.observe counts into the first bucket with duration <= bound.
+        bucket = self.buckets[bisect_left(self.bounds, duration)]
+        # ``with``, not acquire()/try: a signal arriving right after acquire() returns would
+        # otherwise leave the lock held forever.
+        with self.lock:
+            self.requests._value += 1.0
+            self.http._value += 1.0
+            self.sum._value += duration
+            bucket._value += 1.0
+            if self.error is not None:
+                self.error._value += 1.0
+            for windows, total, errors in self.events:
+                windows.add_held(now, total, errors)
+            for windows, le in self.latency:
+                windows.add_held(now, 1, 1 if duration > le else 0)
+
+
+def _plain_values(children: Sequence[Any]) -> list[Any] | None:
+    """Every value object of these counter/histogram children, or None unless all are
+    in-process ``MutexValue`` objects laid out as :class:`SharedLockOutcome` expects."""
+    found: list[Any] = []
+    for child in children:
+        if hasattr(child, "_upper_bounds"):  # a histogram: its sum and bucket values
+            bounds = getattr(child, "_upper_bounds", None) or ()
+            buckets = getattr(child, "_buckets", None) or ()
+            if not bounds or bounds[-1] != float("inf") or len(buckets) != len(bounds):
+                return None
+            found.append(getattr(child, "_sum", None))
+            found.extend(buckets)
+        else:
+            found.append(getattr(child, "_value", None))
+    mutex = getattr(_values, "MutexValue", None)
+    lock_type = type(threading.Lock())
+    for v in found:
+        if (mutex is None or type(v) is not mutex
+                or type(getattr(v, "_lock", None)) is not lock_type
+                or type(getattr(v, "_value", None)) is not float):
+            return None
+    return found
+
+
 class RequestRecorder:
-    """Builds and caches :class:`Outcome` objects for finished requests."""
+    """Builds and caches the outcomes of finished requests.
+
+    ``lock`` is the one lock the outcomes record under; the trackers' windows must be guarded
+    by it too (``SLOSet(..., lock=lock)``), or outcomes take the slower per-value locks.
+    """
 
     def __init__(
         self,
@@ -55,17 +141,24 @@ class RequestRecorder:
         classify: ErrorClassifier,
         trackers: Sequence[SLOTracker],
         error_statuses: Container[int] = range(500, 600),
+        lock: threading.Lock | None = None,
     ) -> None:
         self._metrics = metrics
         self._limits = limits
         self._classify = classify
         self._trackers = tuple(trackers)
         self._error_statuses = error_statuses
-        #: (endpoint, method, status) -> Outcome; read directly by the middleware.
-        self.outcomes: dict[tuple[str | None, str, int], Outcome] = {}
-        self._failures: dict[tuple[str | None, str, int, str], Outcome] = {}
+        self.lock = threading.Lock() if lock is None else lock
+        #: Whether outcomes may record under :attr:`lock` (else through the public API).
+        self.shared_lock = all(t.windows.lock is self.lock for t in self._trackers)
+        #: (endpoint, method, status) -> outcome; read directly by the middleware.
+        self.outcomes: dict[tuple[str | None, str, int], Outcome | SharedLockOutcome] = {}
+        self._failures: dict[tuple[str | None, str, int, str],
+                             Outcome | SharedLockOutcome] = {}
 
-    def outcome(self, endpoint: str | None, method: str, status: int) -> Outcome:
+    def outcome(
+        self, endpoint: str | None, method: str, status: int
+    ) -> Outcome | SharedLockOutcome:
         """The outcome of a request that completed with ``status`` (0: no response sent)."""
         key = (endpoint, method, status)
         hit = self.outcomes.get(key)
@@ -77,7 +170,7 @@ class RequestRecorder:
 
     def failure(
         self, endpoint: str | None, method: str, status: int, exc: BaseException
-    ) -> Outcome:
+    ) -> Outcome | SharedLockOutcome:
         """The outcome of a request whose application raised ``exc``.
 
         ``status`` is what the client was sent (0 if nothing yet: it will get a 500).
@@ -93,7 +186,7 @@ class RequestRecorder:
 
     def _build(
         self, endpoint: str | None, method: str, status: int, error_type: str | None
-    ) -> Outcome:
+    ) -> Outcome | SharedLockOutcome:
         m, lim = self._metrics, self._limits
         ep = lim["endpoint"](endpoint or OTHER)
         st = lim["status"](str(status))
@@ -119,14 +212,16 @@ class RequestRecorder:
                 event = t.event(increments)
                 if event is not None:
                     events.append((t.windows, *event))
-        return Outcome(
-            m.requests.labels(ep, method),
-            m.http_requests.labels(ep, method, st),
-            m.duration.labels(ep, method),
-            error,
-            tuple(events),
-            tuple(latency),
-        )
+        children = (m.requests.labels(ep, method), m.http_requests.labels(ep, method, st),
+                    m.duration.labels(ep, method), error)
+        if self.shared_lock:
+            plain = _plain_values([c for c in children if c is not None])
+            if plain is not None:
+                with self.lock:  # from now on the values' own inc()/get() take it too
+                    for v in plain:
+                        v._lock = self.lock
+                return SharedLockOutcome(self.lock, *children, tuple(events), tuple(latency))
+        return Outcome(*children, tuple(events), tuple(latency))
 
     def precreate(self, endpoint: str, methods: Sequence[str], error_types: Sequence[str]) -> None:
         """Create the series of a known route at zero so ``rate()`` has a baseline."""

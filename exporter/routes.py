@@ -28,21 +28,25 @@ class StarletteRoutes:
     """
 
     def __init__(self, app: Any = None, maxsize: int = DEFAULT_CACHE) -> None:
-        self._app = app
         # Apps by id: routers define __eq__ without __hash__, so the cache key holds the id and
         # this dict keeps the app alive (so the id cannot be reused by another object).
         self._apps: dict[int, Any] = {}
+        self._app_id = None if app is None else id(app)  # the fixed router, if given
+        if app is not None:
+            self._apps[id(app)] = app
         self._cached = functools.lru_cache(maxsize=maxsize)(self._resolve)
 
     def __call__(self, scope: Mapping[str, Any]) -> str | None:
-        app = self._app if self._app is not None else scope.get("app")
-        if app is None:
-            return None
-        key = id(app)
-        if key not in self._apps:
-            if len(self._apps) >= 64:
+        key = self._app_id
+        if key is None:
+            app = scope.get("app")
+            if app is None:
                 return None
-            self._apps[key] = app
+            key = id(app)
+            if key not in self._apps:
+                if len(self._apps) >= 64:
+                    return None
+                self._apps[key] = app
         return self._cached(key, scope["method"], scope["path"], scope.get("root_path", ""))
 
     def _resolve(self, app_id: int, method: str, path: str, root_path: str) -> str | None:

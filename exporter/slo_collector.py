@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -94,10 +95,16 @@ def slo_windows(slo: SLO) -> tuple[int, ...]:
 class SLOTracker:
     """Windows of one SLO plus the rule that turns a request's increments into an event."""
 
-    def __init__(self, slo: SLO, source: str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        slo: SLO,
+        source: str,
+        clock: Callable[[], float],
+        lock: threading.Lock | None = None,
+    ) -> None:
         self.slo = slo
         self.source = source
-        self.windows = RatioWindows(slo_windows(slo), clock=clock)
+        self.windows = RatioWindows(slo_windows(slo), clock=clock, lock=lock)
         self.budget = float(slo.error_budget)
         self.objective = float(slo.objective_ratio)
         self.le: float | None = None
@@ -136,10 +143,16 @@ def _source_of(slo: SLO) -> str | None:
 
 
 class SLOSet(Collector):
-    """All trackers built from the specs, and the collector exposing their series."""
+    """All trackers built from the specs, and the collector exposing their series.
+
+    ``lock``, when given, guards every tracker's windows (see :attr:`RatioWindows.lock`).
+    """
 
     def __init__(
-        self, specs: Iterable[ServiceSpec], clock: Callable[[], float] = time.monotonic
+        self,
+        specs: Iterable[ServiceSpec],
+        clock: Callable[[], float] = time.monotonic,
+        lock: threading.Lock | None = None,
     ) -> None:
         self.clock = clock
         self.trackers: list[SLOTracker] = []
@@ -156,7 +169,7 @@ class SLOSet(Collector):
                                 "name is already tracked", slo.name, spec.source)
                     continue
                 seen.add(slo.name)
-                self.trackers.append(SLOTracker(slo, source, clock))
+                self.trackers.append(SLOTracker(slo, source, clock, lock))
 
     def for_source(self, source: str) -> list[SLOTracker]:
         return [t for t in self.trackers if t.source == source]

@@ -68,7 +68,12 @@ class _Level:
 class RatioWindows:
     """Counts of (total, errors) events over several trailing windows, thread safe."""
 
-    def __init__(self, windows: Iterable[int], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        windows: Iterable[int],
+        clock: Callable[[], float] = time.monotonic,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self.windows: tuple[int, ...] = tuple(sorted(set(windows)))
         if not self.windows:
             raise ValueError("at least one window is needed")
@@ -82,7 +87,9 @@ class RatioWindows:
             sizes[res] = max(sizes.get(res, 0), n)
         self._levels = {res: _Level(res, n) for res, n in sorted(sizes.items())}
         self._base = min(self._levels)
-        self._lock = threading.Lock()
+        #: Guards the counts; may be shared with other state recorded in the same breath (the
+        #: request recorder updates metric values and windows under one acquisition).
+        self.lock = threading.Lock() if lock is None else lock
         self._cur = -1  # index of the open finest bucket
         self._cur_total = 0
         self._cur_errors = 0
@@ -98,11 +105,19 @@ class RatioWindows:
         clock and taking the lock) is counted in the open bucket.
         """
         index = int(now // self._base)
-        with self._lock:
+        with self.lock:
             if index > self._cur:
                 self._roll(index)
             self._cur_total += total
             self._cur_errors += errors
+
+    def add_held(self, now: float, total: int, errors: int) -> None:
+        """:meth:`add` for a caller already holding :attr:`lock`."""
+        index = int(now // self._base)
+        if index > self._cur:
+            self._roll(index)
+        self._cur_total += total
+        self._cur_errors += errors
 
     def _roll(self, index: int) -> None:
         if self._cur_total or self._cur_errors:
@@ -117,7 +132,7 @@ class RatioWindows:
         """``{window: (total, errors)}`` for the windows ending at ``now``."""
         if now is None:
             now = self.clock()
-        with self._lock:  # copy under the lock, add up outside it
+        with self.lock:  # copy under the lock, add up outside it
             cur, cur_total, cur_errors = self._cur, self._cur_total, self._cur_errors
             snap = {r: (lv.tags[:], lv.totals[:], lv.errors[:]) for r, lv in self._levels.items()}
         out: dict[int, tuple[int, int]] = {}

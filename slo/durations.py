@@ -7,6 +7,7 @@ the canonical text form (``30d``, ``1h30m``) is the same every time the same win
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 UNITS: dict[str, int] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _TOKEN = re.compile(r"(\d+)(w|d|h|m|s)")
@@ -29,6 +30,7 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
+@lru_cache(maxsize=4096)  # a large spec prints the same few windows many thousand times
 def format_duration(seconds: int) -> str:
     """Canonical text: the largest units first, ``7d`` rather than ``1w`` (as Prometheus prints)."""
     if seconds <= 0:

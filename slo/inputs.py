@@ -187,14 +187,14 @@ def _literals(regex: str) -> list[str]:
 
 
 def _matches(matchers: tuple[Matcher, ...], labels: dict[str, str]) -> bool:
-    for m in matchers:
-        v = labels.get(m.label, "")
-        ok = {
-            "=": v == m.value,
-            "!=": v != m.value,
-            "=~": re.fullmatch(m.value, v) is not None,
-            "!~": re.fullmatch(m.value, v) is None,
-        }[m.op]
-        if not ok:
-            return False
-    return True
+    return all(_match(m, labels.get(m.label, "")) for m in matchers)
+
+
+def _match(m: Matcher, value: str) -> bool:
+    # Only regex matchers compile their value: a large spec's '=' values would otherwise
+    # churn re's compiled-pattern cache for nothing.
+    if m.op == "=":
+        return value == m.value
+    if m.op == "!=":
+        return value != m.value
+    return (re.fullmatch(m.value, value) is not None) == (m.op == "=~")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from functools import lru_cache
 
 # 15 significant digits: more than any objective needs, fewer than a double's noise.
 _CONTEXT = Context(prec=15, rounding=ROUND_HALF_EVEN)
@@ -26,6 +27,9 @@ def quantize(value: Decimal) -> Decimal:
     return _CONTEXT.plus(value)
 
 
+# Equal values print alike, so one cache entry serves ``1``, ``1.0`` and ``Decimal("1.00")``;
+# a large spec prints the same few thresholds and factors many thousand times.
+@lru_cache(maxsize=4096)
 def format_number(value: Decimal | float | int) -> str:
     """Shortest plain text for a number: ``14.4``, ``0.005``, ``1``, ``0.933333333333333``."""
     d = quantize(to_decimal(value)).normalize()

@@ -18,10 +18,11 @@ from slo.duplicates import find_duplicates
 from slo.errors import UserError
 from slo.naming import NATIVE, Naming
 from slo.promql import PERIOD_STEP
-from slo.rules import build_groups
+from slo.rules import groups_per_slo
 from slo.spec import ServiceSpec
 from slo.testgen import test_document, test_notes
-from slo.writer import Rendered, render_template, to_yaml
+from slo.writer import Rendered, render_template
+from slo.yamldump import to_yaml
 
 FORMATS = ("prometheus", "prometheus-operator", "mimir", "thanos")
 PARTIAL_RESPONSE = ("abort", "warn")
@@ -50,9 +51,8 @@ def _sources(specs: list[ServiceSpec]) -> list[str]:
     return list(dict.fromkeys(PurePath(s.source.strip("<>").split()[-1]).name for s in specs))
 
 
-def rule_document(specs: list[ServiceSpec], naming: Naming = NATIVE,
-                  step: int = PERIOD_STEP) -> dict:
-    return {"groups": build_groups(specs, naming, step)}
+def _rule_document(per_slo: list[list[dict[str, Any]]]) -> dict:
+    return {"groups": [g for groups in per_slo for g in groups]}
 
 
 def render(specs: list[ServiceSpec], options: Options | None = None) -> list[Rendered]:
@@ -62,12 +62,13 @@ def render(specs: list[ServiceSpec], options: Options | None = None) -> list[Ren
     all_groups: dict[str, list[dict[str, Any]]] = {}
     for service, group in by_service(specs).items():
         sources = _sources(group)
-        rules = rule_document(group, opts.naming, opts.period_step)
+        per_slo = groups_per_slo(group, opts.naming, opts.period_step)
+        rules = _rule_document(per_slo)
         rendered = _wrap(service, sources, rules, opts)
         all_groups[rendered.name] = rules["groups"]
         files.append(rendered)
         if opts.fmt == "prometheus":
-            files.append(_tests(rendered.name, service, sources, group, opts))
+            files.append(_tests(rendered.name, service, sources, group, opts, per_slo))
     problems = find_duplicates(all_groups)
     if problems:
         raise UserError(problems)
@@ -96,9 +97,9 @@ def _wrap(service: str, sources: list[str], rules: dict, opts: Options) -> Rende
 
 
 def _tests(rule_file: str, service: str, sources: list[str], specs: list[ServiceSpec],
-           opts: Options) -> Rendered:
+           opts: Options, per_slo: list[list[dict[str, Any]]]) -> Rendered:
     test_file = f"{service}.test.yml"
-    doc = test_document(specs, rule_file, opts.naming, opts.period_step)
+    doc = test_document(specs, rule_file, opts.naming, opts.period_step, per_slo)
     return Rendered(test_file, render_template(
         "promtool.test.yml.j2", sources=sources, rule_file=rule_file, test_file=test_file,
         notes=test_notes(specs), body=to_yaml(doc)))

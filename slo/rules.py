@@ -39,9 +39,10 @@ def escape_template(value: str) -> str:
     return value.replace("{{", '{{ "{{" }}') if "{{" in value else value
 
 
-def build_groups(specs: list[ServiceSpec], naming: Naming = NATIVE,
-                 step: int = PERIOD_STEP) -> list[dict[str, Any]]:
-    return [g for spec in specs for slo in spec.slos for g in slo_groups(spec, slo, naming, step)]
+def groups_per_slo(specs: list[ServiceSpec], naming: Naming = NATIVE,
+                   step: int = PERIOD_STEP) -> list[list[dict[str, Any]]]:
+    """Each SLO's groups, in spec order: the tests of an SLO read the groups of its rules."""
+    return [slo_groups(spec, slo, naming, step) for spec in specs for slo in spec.slos]
 
 
 def slo_groups(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE,

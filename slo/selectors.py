@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -46,6 +47,7 @@ class Selector:
         return self.render(self.metric + suffix, extra)
 
 
+@lru_cache(maxsize=65536)  # label values repeat in every rule and test of their SLO
 def quote(value: str) -> str:
     """A PromQL double-quoted string literal, escaping what Go's strconv.Unquote needs."""
     out = value.replace("\\", "\\\\").replace('"', '\\"')

@@ -34,19 +34,18 @@ AGGREGATIONS = re.compile(r"\b(sum|avg|min|max|count|topk|bottomk|quantile|group
 Test = dict[str, Any]
 
 
-def build_tests(spec: ServiceSpec, rule_file: str, naming: Naming = NATIVE,
-                step: int = PERIOD_STEP) -> list[Test]:
-    tests: list[Test] = []
-    for i, slo in enumerate(spec.slos):
-        tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli", naming, step).all()
-    return tests
-
-
 def test_document(specs: list[ServiceSpec], rule_file: str, naming: Naming = NATIVE,
-                  step: int = PERIOD_STEP) -> dict[str, Any]:
+                  step: int = PERIOD_STEP, per_slo: list[list[dict[str, Any]]] | None = None
+                  ) -> dict[str, Any]:
+    """The test file; ``per_slo`` (each SLO's rule groups, in spec order) saves building the
+    groups a second time when the caller has them."""
+    built = iter(per_slo) if per_slo is not None else None
     tests: list[Test] = []
     for spec in specs:
-        tests += build_tests(spec, rule_file, naming, step)
+        for i, slo in enumerate(spec.slos):
+            groups = next(built) if built is not None else None
+            tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli", naming, step,
+                              groups).all()
     return {"rule_files": [rule_file], "evaluation_interval": INTERVAL, "tests": tests}
 
 
@@ -69,7 +68,7 @@ class SLOTests:
     """The scenarios of one SLO."""
 
     def __init__(self, spec: ServiceSpec, slo: SLO, where: str, naming: Naming = NATIVE,
-                 step: int = PERIOD_STEP) -> None:
+                 step: int = PERIOD_STEP, groups: list[dict[str, Any]] | None = None) -> None:
         self.spec = spec
         self.slo = slo
         self.naming = naming
@@ -80,7 +79,7 @@ class SLOTests:
         self.synthesized = can_synthesize(slo.sli)
         self.feeds = (feeds(slo.sli, self.group, where) if self.synthesized
                       else recorded_feeds(self.static))
-        self.groups = slo_groups(spec, slo, naming, step)
+        self.groups = groups if groups is not None else slo_groups(spec, slo, naming, step)
         self.rule_group = self.groups[0]
         # Fed the recorded rates, the raw series never exist: the absent-data alert always fires.
         self.alert_names = [r["alert"] for r in self.rule_group["rules"] if "alert" in r

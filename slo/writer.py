@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
 import slo
 from slo.errors import UserError
@@ -24,31 +23,6 @@ from slo.errors import UserError
 class Rendered:
     name: str  # file name inside the output directory
     text: str
-
-
-# LibYAML's emitter (bundled with PyYAML's wheels) is about eight times faster than the pure
-# Python one and gives the same bytes for everything but characters outside the Basic
-# Multilingual Plane, which it escapes; either way one installation always renders one spec to
-# the same bytes.
-_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
-    """Block style for multi-line strings, no line folding, keys in insertion order."""
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value and not any(line != line.rstrip() for line in value.splitlines()):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(str, _str)
-
-
-def to_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True,
-                     default_flow_style=False)
 
 
 def templates_dir() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -55,3 +56,12 @@ def total(registry: CollectorRegistry) -> Callable[[str], float]:
         return sum(s.value for m in registry.collect() for s in m.samples if s.name == name)
 
     return get
+
+
+@pytest.fixture
+def fast_switching():
+    """Switch threads far more often than the default 5 ms, so races would show."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)

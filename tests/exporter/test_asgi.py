@@ -245,3 +245,24 @@ def test_in_flight_counts_running_requests(make_inst, value):
     asyncio.run(mw({"type": "http", "method": "GET", "path": "/x"}, None, discard))
     assert seen == [1, 2]
     assert value("http_requests_in_flight") == 0
+
+
+def test_failing_server_send_is_recorded_and_reraised(make_inst, value):
+    """The app awaits whatever our send returns; the server's error comes through unchanged."""
+    error = ConnectionResetError("client went away")
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"late"})
+
+    async def server_send(message):
+        if message["type"] == "http.response.body":
+            raise error
+
+    mw = PrometheusMiddleware(app, make_inst(slo_series=False), route_resolver=lambda s: "/x")
+    with pytest.raises(ConnectionResetError) as caught:
+        asyncio.run(mw({"type": "http", "method": "GET", "path": "/x"}, None, server_send))
+    assert caught.value is error
+    assert value("http_requests_total", endpoint="/x", method="GET", status="200") == 1
+    assert value("orchestrator_errors_total", endpoint="/x", error_type="connection_error") == 1
+    assert value("http_requests_in_flight") == 0

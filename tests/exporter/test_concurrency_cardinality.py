@@ -7,24 +7,13 @@ import gc
 import os
 import random
 import string
-import sys
 import threading
 
-import pytest
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, Router
 
 from exporter import PrometheusMiddleware, StarletteRoutes, TemplateMatcher, WSGIMiddleware
-
-
-@pytest.fixture
-def fast_switching():
-    """Switch threads far more often than the default 5 ms, so races would show."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(old)
 
 
 def test_threads_give_exact_totals(make_inst, value, fast_switching):
