@@ -6,10 +6,12 @@ exits 1; nothing is written unless everything rendered and passed ``promtool che
 
 from __future__ import annotations
 
+import gc
 import glob
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,20 @@ def main() -> None:
     """
 
 
+@contextmanager
+def _without_cycle_collector() -> Iterator[None]:
+    """Rendering allocates hundreds of thousands of small dicts and lists, none in a cycle:
+    reference counting frees them all, and the cycle collector, rescanning them as they pile
+    up, was a quarter of a 1,000-SLO render. Off for the render, back on after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 MAX_PERIOD_STEP = 3600  # a longer step would hold the period ratio back by as much
 
 
@@ -115,7 +131,8 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
     """
     options = Options(fmt, SLOTH if sloth_compat else NATIVE, namespace, partial_response,
                       period_step)
-    files = render(_load(specs), options)
+    with _without_cycle_collector():
+        files = render(_load(specs), options)
     if not no_check:
         _precheck(files, fmt)
     if output == "-":
