@@ -20,10 +20,11 @@ import click
 
 from slo import promtool
 from slo.dashboard import render_dashboard
-from slo.durations import parse_duration
+from slo.durations import format_duration, parse_duration
 from slo.errors import UserError
 from slo.loader import load_default, load_paths
 from slo.naming import NATIVE, SLOTH
+from slo.promql import PERIOD_STEP
 from slo.render import FORMATS, PARTIAL_RESPONSE, Options, by_service, plain_groups, render
 from slo.spec import ServiceSpec
 from slo.writer import Rendered, write_atomically
@@ -112,7 +113,8 @@ def _period_step(_ctx: click.Context, _param: click.Parameter, value: str) -> in
                    "service).")
 @click.option("--partial-response", type=click.Choice(PARTIAL_RESPONSE), default="abort",
               show_default=True, help="Thanos partial_response_strategy of every group.")
-@click.option("--period-step", default="5m", show_default=True, metavar="DURATION",
+@click.option("--period-step", default=format_duration(PERIOD_STEP), show_default=True,
+              metavar="DURATION",
               callback=_period_step,
               help="How often the period ratio (periods of a day or more) takes in new data: "
                    "a group with this interval sums the 5m rates of each step, and the period "

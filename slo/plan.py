@@ -35,8 +35,8 @@ class Plan:
         return self.slo.error_budget
 
 
-# A period at least this long is computed from per-step sums: trailing by one step (5 minutes)
-# is then at most 0.35% of it. Shorter periods (test specs with minutes-long windows) read the
+# A period at least this long is computed from per-step sums: trailing by one step (15 minutes)
+# is then at most 1% of it. Shorter periods (test specs with minutes-long windows) read the
 # 5m rates directly and stay current at every evaluation.
 MIN_STEPPED_PERIOD = 86400
 

@@ -16,8 +16,10 @@ from slo.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, QuerySLI, RatioQ
 
 BASE_WINDOW = 300  # seconds; every longer window is averaged from the 5m recorded rates
 # seconds; the period sums 5m rates pre-summed over steps of this length, recorded by a group
-# that runs once a step, so a 30-day period reads 8,640 samples per series, not one per evaluation
-PERIOD_STEP = 300
+# that runs once a step, so a 30-day period reads 2,880 samples per series, not one per
+# evaluation (15 minutes: the period lags by at most that, and reads a third of what 5m steps
+# would; bench/rule_eval.py measures both)
+PERIOD_STEP = 900
 
 ERRORS_RATE = "slo:sli_errors:rate5m"
 TOTAL_RATE = "slo:sli_total:rate5m"
@@ -118,7 +120,7 @@ def ratio_over(window: int, identity: dict[str, str]) -> str:
 
 
 def step_sum_name(rate_name: str, step: int) -> str:
-    """``slo:sli_errors:rate5m_sum5m``: the 5m rates summed over each step of this length."""
+    """``slo:sli_errors:rate5m_sum15m``: the 5m rates summed over each step of this length."""
     return f"{rate_name}_sum{format_duration(step)}"
 
 

@@ -54,7 +54,7 @@ def test_rule_eval_data_and_truths() -> None:
     d = rule_eval.traffic("s00", 60 * 24, seed=1)
     rec = {name: {"slo_name": "s00"} for name in (
         "slo:sli_errors:rate5m", "slo:sli_total:rate5m", "slo:sli_error:ratio_rate5m",
-        "slo:sli_errors:rate5m_sum5m", "slo:sli_total:rate5m_sum5m")}
+        rule_eval.ERRORS_SUM, rule_eval.TOTAL_SUM)}
     buf = io.StringIO()
     lines = rule_eval.write_openmetrics(buf, [d], 0, {"s00": rec})
     assert buf.getvalue().endswith("# EOF\n") and lines > 4 * len(d.requests)
@@ -66,7 +66,7 @@ def test_rule_eval_data_and_truths() -> None:
     sums = {"errors": 0.0, "total": 0.0}
     for line in buf.getvalue().splitlines():
         for key in sums:
-            if line.startswith(f"slo:sli_{key}:rate5m_sum5m{{"):
+            if line.startswith(f"slo:sli_{key}:rate5m_sum15m{{"):
                 value, stamp = line.rsplit(" ", 2)[1:]
                 if (end - window) * rule_eval.STEP <= int(stamp) <= end * rule_eval.STEP:
                     sums[key] += float(value)

@@ -58,8 +58,8 @@ def test_mimir_groups_stay_under_the_ruler_limit_in_data_flow_order(tmp_path: Pa
     # the period's step sums come from their own group running once a step (``interval:``):
     # the only rules read across groups by design, and that group keeps its interval
     stepped = {r["record"] for g in groups if "interval" in g for r in g["rules"]}
-    assert stepped == {"slo:sli_errors:rate5m_sum5m", "slo:sli_total:rate5m_sum5m"}
-    assert {g["interval"] for g in groups if "interval" in g} == {"5m"}
+    assert stepped == {"slo:sli_errors:rate5m_sum15m", "slo:sli_total:rate5m_sum15m"}
+    assert {g["interval"] for g in groups if "interval" in g} == {"15m"}
     seen: set[str] = set(stepped)
     recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
     for rule in (r for g in groups for r in g["rules"]):

@@ -40,9 +40,9 @@ def _run(tmp_path: Path, cli, promtool: str, tests: list[dict]) -> subprocess.Co
 def test_period_ratio_is_request_weighted_where_a_mean_of_ratios_is_far_off(
         tmp_path: Path, cli, promtool) -> None:
     minutes = 180
-    # ten idle minutes at the end: the last 5m rates, and the 5-minute step sums the period
+    # twenty idle minutes at the end: the last 5m rates, and the 15-minute step sums the period
     # adds up, then cover the tail, so every busy and quiet minute weighs the same
-    idle = 10
+    idle = 20
     series = [
         {"series": "orchestrator_requests_total",
          "values": _counter([(minutes, BUSY), (minutes, QUIET), (idle, 0)])},
@@ -70,8 +70,8 @@ def test_an_hour_without_traffic_leaves_no_nan_and_fires_nothing(
         {"series": "orchestrator_requests_total", "values": _counter([(120, BUSY), (60, 0)])},
         {"series": "orchestrator_errors_total", "values": _counter([(120, 50), (60, 0)])},
     ]
-    names = ["slo:sli_errors:rate5m", "slo:sli_total:rate5m", "slo:sli_errors:rate5m_sum5m",
-             "slo:sli_total:rate5m_sum5m", "slo:period_burn_rate:ratio",
+    names = ["slo:sli_errors:rate5m", "slo:sli_total:rate5m", "slo:sli_errors:rate5m_sum15m",
+             "slo:sli_total:rate5m_sum15m", "slo:period_burn_rate:ratio",
              "slo:period_error_budget_remaining:ratio", "slo:current_burn_rate:ratio",
              *(f"slo:sli_error:ratio_rate{w}" for w in
                ("5m", "1h", "2h", "6h", "1d", "3d", "30d")),

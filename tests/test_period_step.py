@@ -54,7 +54,7 @@ def test_bad_period_step_is_a_clean_usage_error(tmp_path: Path, cli, value: str)
 
 def test_step_sums_only_for_long_periods_no_alert_window_reads() -> None:
     slo = load_default()[0].slos[0]
-    assert plan(slo).period_step == 300
+    assert plan(slo).period_step == 900
     assert plan(slo, 0).period_step is None
     assert plan(slo, 30).period_step == 30
 
