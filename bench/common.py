@@ -54,7 +54,8 @@ class Section:
     targets: list[tuple[str, bool, str]] = field(default_factory=list)
     seconds: float = 0.0
 
-    def target(self, what: str, met: bool, measured: str) -> None:
+    def target(self, what: str, met: bool | None, measured: str) -> None:
+        """``met`` None: the run cannot tell (its noise exceeded what it measures)."""
         self.targets.append((what, met, measured))
 
     def markdown(self) -> str:
@@ -86,8 +87,8 @@ def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f}"
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
+def verdict(ok: bool | None) -> str:
+    return "INCONCLUSIVE" if ok is None else "met" if ok else "MISSED"
 
 
 @contextlib.contextmanager

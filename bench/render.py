@@ -8,6 +8,7 @@ because it is another program's cost that scales with the rule count, not ours.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -74,27 +75,32 @@ def timed(args: list[str]) -> tuple[float, int]:
 def phases(spec: Path, runs: int = 3) -> dict[str, float]:
     """Median in-process seconds of each step of one render (no start-up, no disk), plus what
     the same two documents cost PyYAML's emitters, which slo-gen's own layout must match byte
-    for byte (checked here)."""
+    for byte (checked here). The cycle collector is off, as in ``slo-gen render``: in this
+    large benchmark process it would otherwise rescan everything the earlier sections left."""
     times: dict[str, list[float]] = {}
 
-    def timed_step(name: str, fn, *args):
+    def step(name: str, fn, *args):
         start = time.perf_counter()
         value = fn(*args)
         times.setdefault(name, []).append(time.perf_counter() - start)
         return value
 
-    for _ in range(runs):
-        specs = timed_step("load and validate the spec", load_paths, [str(spec)])
-        per_slo = timed_step("build the rule groups", groups_per_slo, specs)
-        tests = timed_step("build the promtool tests", test_document, specs, "bench.rules.yml",
-                           NATIVE, PERIOD_STEP, per_slo)
-        rules = {"groups": [g for groups in per_slo for g in groups]}
-        ours = [timed_step("emit both as YAML (slo-gen's layout)", to_yaml, d)
-                for d in (rules, tests)]
-        ref = [timed_step("the same through PyYAML + LibYAML (CSafeDumper)", _to_yaml_pyyaml, d)
-               for d in (rules, tests)]
-        if ours != ref:
-            raise RuntimeError("slo-gen's YAML layout differs from PyYAML's")
+    gc.disable()
+    try:
+        for _ in range(runs):
+            specs = step("load and validate the spec", load_paths, [str(spec)])
+            per_slo = step("build the rule groups", groups_per_slo, specs)
+            tests = step("build the promtool tests", test_document, specs, "bench.rules.yml",
+                         NATIVE, PERIOD_STEP, per_slo)
+            rules = {"groups": [g for groups in per_slo for g in groups]}
+            ours = [step("emit both as YAML (slo-gen's layout)", to_yaml, d)
+                    for d in (rules, tests)]
+            ref = [step("the same through PyYAML + LibYAML (CSafeDumper)", _to_yaml_pyyaml, d)
+                   for d in (rules, tests)]
+            if ours != ref:
+                raise RuntimeError("slo-gen's YAML layout differs from PyYAML's")
+    finally:
+        gc.enable()
     return {name: median(_pairs(v, runs)) for name, v in times.items()}
 
 
