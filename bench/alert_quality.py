@@ -84,9 +84,9 @@ def alerting_only(doc: dict) -> dict:
                 needed.add(name)
                 exprs.append(r["expr"])
                 changed = True
-    return {"groups": [{**g, "rules": [r for r in g["rules"]
-                                       if "alert" in r or r.get("record") in needed]}
-                       for g in doc["groups"]]}
+    kept = [{**g, "rules": [r for r in g["rules"] if "alert" in r or r.get("record") in needed]}
+            for g in doc["groups"]]
+    return {"groups": [g for g in kept if g["rules"]]}
 
 
 def ours_rules(out: Path, spec: Path | None = None) -> tuple[Path, RuleSet, dict[str, str]]:
