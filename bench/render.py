@@ -19,8 +19,6 @@ from pathlib import Path
 
 from bench.common import Section, Stopwatch, Table, median, temp_dir
 from slo.loader import load_paths
-from slo.naming import NATIVE
-from slo.promql import PERIOD_STEP
 from slo.rules import groups_per_slo
 from slo.testgen import test_document
 from slo.yamldump import _to_yaml_pyyaml, to_yaml
@@ -91,7 +89,7 @@ def phases(spec: Path, runs: int = 3) -> dict[str, float]:
             specs = step("load and validate the spec", load_paths, [str(spec)])
             per_slo = step("build the rule groups", groups_per_slo, specs)
             tests = step("build the promtool tests", test_document, specs, "bench.rules.yml",
-                         NATIVE, PERIOD_STEP, per_slo)
+                         per_slo)
             rules = {"groups": [g for groups in per_slo for g in groups]}
             ours = [step("emit both as YAML (slo-gen's layout)", to_yaml, d)
                     for d in (rules, tests)]

@@ -53,6 +53,18 @@ class Fields:
         where = ": ".join(p for p in (self.prefix, path) if p)
         self.problems.append(Problem(self.file, where, message))
 
+    def parsed(self, text: str | None, path: str, parse: Callable[[str], T],
+               error: type[Exception]) -> T | None:
+        """``parse(text)`` for a string already read, or None with the parser's ``error``
+        recorded as this field's problem (a bad selector, query or placeholder)."""
+        if text is None:
+            return None
+        try:
+            return parse(text)
+        except error as exc:
+            self.fail(path, str(exc))
+            return None
+
     def mapping(
         self,
         value: Any,

@@ -114,14 +114,7 @@ def objective_percent(fields: Fields, value: Any, path: str) -> Decimal | None:
 
 
 def _selector(fields: Fields, value: Any, path: str):
-    text = fields.string(value, path)
-    if text is None:
-        return None
-    try:
-        return parse_selector(text)
-    except SelectorError as exc:
-        fields.fail(path, str(exc))
-        return None
+    return fields.parsed(fields.string(value, path), path, parse_selector, SelectorError)
 
 
 def _sli(fields: Fields, value: Any, path: str):
@@ -314,12 +307,7 @@ def check_factors(fields: Fields, windows: list[BurnWindow], path: str,
 
 def _expr(fields: Fields, value: Any, path: str) -> str | None:
     expr = fields.text(value, path)
-    if expr is None:
-        return None
-    try:
-        parse_placeholders(expr)
-    except PlaceholderError as exc:
-        fields.fail(path, str(exc))
+    if expr is None or fields.parsed(expr, path, parse_placeholders, PlaceholderError) is None:
         return None
     return expr.strip()
 

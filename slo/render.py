@@ -99,7 +99,7 @@ def _wrap(service: str, sources: list[str], rules: dict, opts: Options) -> Rende
 def _tests(rule_file: str, service: str, sources: list[str], specs: list[ServiceSpec],
            opts: Options, per_slo: list[list[dict[str, Any]]]) -> Rendered:
     test_file = f"{service}.test.yml"
-    doc = test_document(specs, rule_file, opts.naming, opts.period_step, per_slo)
+    doc = test_document(specs, rule_file, per_slo, opts.naming, opts.period_step)
     return Rendered(test_file, render_template(
         "promtool.test.yml.j2", sources=sources, rule_file=rule_file, test_file=test_file,
         notes=test_notes(specs), body=to_yaml(doc)))

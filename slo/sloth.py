@@ -96,14 +96,7 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
 
 
 def _query(fields: Fields, value: Any, path: str) -> str | None:
-    text = fields.text(value, path)
-    if text is None:
-        return None
-    try:
-        return template(text)
-    except QueryError as exc:
-        fields.fail(path, str(exc))
-        return None
+    return fields.parsed(fields.text(value, path), path, template, QueryError)
 
 
 def _sli(fields: Fields, value: Any, path: str) -> tuple[SLI, tuple[str, ...]] | None:

@@ -19,7 +19,7 @@ from slo.naming import NATIVE, Naming
 from slo.numbers import format_number
 from slo.plan import Pair, Plan, plan
 from slo.promql import PERIOD_STEP
-from slo.rules import expand_placeholders, identity, slo_groups, static_labels
+from slo.rules import expand_placeholders, identity, static_labels
 from slo.spec import SLO, ServiceSpec
 
 INTERVAL = "1m"
@@ -34,18 +34,17 @@ AGGREGATIONS = re.compile(r"\b(sum|avg|min|max|count|topk|bottomk|quantile|group
 Test = dict[str, Any]
 
 
-def test_document(specs: list[ServiceSpec], rule_file: str, naming: Naming = NATIVE,
-                  step: int = PERIOD_STEP, per_slo: list[list[dict[str, Any]]] | None = None
-                  ) -> dict[str, Any]:
-    """The test file; ``per_slo`` (each SLO's rule groups, in spec order) saves building the
-    groups a second time when the caller has them."""
-    built = iter(per_slo) if per_slo is not None else None
+def test_document(specs: list[ServiceSpec], rule_file: str,
+                  per_slo: list[list[dict[str, Any]]], naming: Naming = NATIVE,
+                  step: int = PERIOD_STEP) -> dict[str, Any]:
+    """The test file for the rules of ``per_slo`` (each SLO's rule groups, in spec order, as
+    :func:`slo.rules.groups_per_slo` built them for the rule file)."""
+    built = iter(per_slo)
     tests: list[Test] = []
     for spec in specs:
         for i, slo in enumerate(spec.slos):
-            groups = next(built) if built is not None else None
-            tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli", naming, step,
-                              groups).all()
+            tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli", next(built), naming,
+                              step).all()
     return {"rule_files": [rule_file], "evaluation_interval": INTERVAL, "tests": tests}
 
 
@@ -67,8 +66,8 @@ def _fed(pair: Pair) -> bool:
 class SLOTests:
     """The scenarios of one SLO."""
 
-    def __init__(self, spec: ServiceSpec, slo: SLO, where: str, naming: Naming = NATIVE,
-                 step: int = PERIOD_STEP, groups: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, spec: ServiceSpec, slo: SLO, where: str, groups: list[dict[str, Any]],
+                 naming: Naming = NATIVE, step: int = PERIOD_STEP) -> None:
         self.spec = spec
         self.slo = slo
         self.naming = naming
@@ -79,7 +78,7 @@ class SLOTests:
         self.synthesized = can_synthesize(slo.sli)
         self.feeds = (feeds(slo.sli, self.group, where) if self.synthesized
                       else recorded_feeds(self.static))
-        self.groups = groups if groups is not None else slo_groups(spec, slo, naming, step)
+        self.groups = groups
         self.rule_group = self.groups[0]
         # Fed the recorded rates, the raw series never exist: the absent-data alert always fires.
         self.alert_names = [r["alert"] for r in self.rule_group["rules"] if "alert" in r

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from exporter.demo import procs
-from tests.e2e.e2e_fleet import CHILDREN, E2E_SPEC, Fleet, render, start_fleet
+from tests.e2e.e2e_fleet import CHILDREN, E2E_SPEC, Fleet, render, start_fleet, wait_for
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,3 +58,14 @@ def fleet_factory(tmp_path_factory: pytest.TempPathFactory, prometheus_bin: str
     yield make
     for fleet in started:
         fleet.stop()
+
+
+@pytest.fixture(scope="module")
+def healthy_e2e_fleet(fleet_factory, e2e_rules) -> Fleet:
+    """Two instances on the seconds-scale rules, 30 requests/s for 4 minutes, and a success
+    rate already at 100: the starting point of the alert and restart modules (one per module)."""
+    fleet = fleet_factory(e2e_rules)
+    fleet.traffic(rate=30, duration=240)
+    wait_for("a healthy success rate",
+             lambda: fleet.prom.values("orchestrator_success_rate_5m") == [100.0], timeout=60)
+    return fleet

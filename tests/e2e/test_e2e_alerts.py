@@ -20,12 +20,8 @@ PAGE_ALERT = "OrchestratorRequestsAvailabilityErrorBudgetBurnPage"
 
 
 @pytest.fixture(scope="module")
-def fleet(fleet_factory, e2e_rules) -> Fleet:
-    fleet = fleet_factory(e2e_rules)
-    fleet.traffic(rate=30, duration=240)
-    wait_for("a healthy success rate",
-             lambda: fleet.prom.values("orchestrator_success_rate_5m") == [100.0], timeout=60)
-    return fleet
+def fleet(healthy_e2e_fleet: Fleet) -> Fleet:
+    return healthy_e2e_fleet
 
 
 def _firing(fleet: Fleet, *names: str) -> bool:

@@ -26,12 +26,8 @@ NEVER_NEGATIVE = (
 
 
 @pytest.fixture(scope="module")
-def fleet(fleet_factory, e2e_rules) -> Fleet:
-    fleet = fleet_factory(e2e_rules)
-    fleet.traffic(rate=30, duration=240)
-    wait_for("a healthy success rate",
-             lambda: fleet.prom.values("orchestrator_success_rate_5m") == [100.0], timeout=60)
-    return fleet
+def fleet(healthy_e2e_fleet: Fleet) -> Fleet:
+    return healthy_e2e_fleet
 
 
 def test_restart_is_not_an_outage(fleet: Fleet) -> None:
