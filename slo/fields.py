@@ -141,11 +141,7 @@ class Fields:
         if not isinstance(value, str):
             self.fail(path, f"must be a duration string like '5m', got {_kind(value)}")
             return None
-        try:
-            return parse_duration(value)
-        except DurationError as exc:
-            self.fail(path, str(exc))
-            return None
+        return self.parsed(value, path, parse_duration, DurationError)
 
     def labels(self, value: Any, path: str, reserved: frozenset[str] = frozenset()) -> dict:
         """A label map: Prometheus label names (not ``__`` nor reserved) to non-empty strings."""
