@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from bench.common import Section, Stopwatch, Table, median, temp_dir
-from slo.loader import load_paths
-from slo.rules import groups_per_slo
-from slo.testgen import test_document
-from slo.yamldump import _to_yaml_pyyaml, to_yaml
+from slo.outputs.yamldump import _to_yaml_pyyaml, to_yaml
+from slo.readers.load import load_paths
+from slo.rules.build import groups_per_slo
+from slo.testgen.scenarios import test_document
 
 SLO_GEN = Path(sys.executable).with_name("slo-gen")
 

@@ -37,8 +37,8 @@ from bench.common import (
     run,
     temp_dir,
 )
-from slo.durations import format_duration
-from slo.promql import ERRORS_RATE, PERIOD_STEP, TOTAL_RATE, step_sum_name
+from slo.model.durations import format_duration
+from slo.rules.promql import ERRORS_RATE, PERIOD_STEP, TOTAL_RATE, step_sum_name
 
 STEP = 60  # seconds: scrape interval of the raw counters and evaluation step of the recordings
 BASE = 300  # the 5m recording window

@@ -71,7 +71,7 @@ def serve(specs: tuple[str, ...], listen: str, web_config: str | None, app_targe
                 raise UserError(Problem(label, "", str(exc))) from None
         loaded = None
         if specs:
-            from slo.loader import load_paths
+            from slo.readers.load import load_paths
 
             loaded = load_paths(list(specs))
         inst = Instrumentation(specs=loaded, slo_series=not no_slo_series)

@@ -28,7 +28,7 @@ from exporter.labels import DEFAULT_CAP, Limits
 from exporter.metrics import DEFAULT_BUCKETS, buckets_for, create_metrics
 from exporter.recorder import RequestRecorder
 from exporter.slo_collector import REQUEST_SOURCE, SLOSet
-from slo.spec import ServiceSpec
+from slo.model.spec import ServiceSpec
 
 log = logging.getLogger("exporter")
 
@@ -66,7 +66,7 @@ class Instrumentation:
             log.info("multiprocess mode: in-process SLO series are off (use the recording rules)")
             slo_series = False
         if specs is None and slo_series:
-            from slo.loader import load_default
+            from slo.readers.load import load_default
 
             specs = load_default()
         spec_list = list(specs or ())

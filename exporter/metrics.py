@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from slo.spec import LatencySLI, ServiceSpec
+from slo.model.spec import LatencySLI, ServiceSpec
 
 REQUESTS = "orchestrator_requests_total"
 ERRORS = "orchestrator_errors_total"

@@ -29,9 +29,9 @@ from exporter.metrics import (
     REQUESTS,
 )
 from exporter.windows import RatioWindows
-from slo.durations import format_duration
-from slo.selectors import Matcher, Selector
-from slo.spec import SLO, EventsSLI, LatencySLI, ServiceSpec
+from slo.model.durations import format_duration
+from slo.model.selectors import Matcher, Selector
+from slo.model.spec import SLO, EventsSLI, LatencySLI, ServiceSpec
 
 log = logging.getLogger("exporter")
 

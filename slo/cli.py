@@ -18,16 +18,16 @@ from typing import Any
 
 import click
 
-from slo import promtool
-from slo.dashboard import render_dashboard
-from slo.durations import format_duration, parse_duration
+from slo.engines import promtool
 from slo.errors import UserError
-from slo.loader import load_default, load_paths
-from slo.naming import NATIVE, SLOTH
-from slo.promql import PERIOD_STEP
-from slo.render import FORMATS, PARTIAL_RESPONSE, Options, by_service, plain_groups, render
-from slo.spec import ServiceSpec
-from slo.writer import Rendered, write_atomically
+from slo.model.durations import format_duration, parse_duration
+from slo.model.naming import NATIVE, SLOTH
+from slo.model.spec import ServiceSpec
+from slo.outputs.dashboard import render_dashboard
+from slo.outputs.formats import FORMATS, PARTIAL_RESPONSE, Options, by_service, plain_groups, render
+from slo.outputs.writer import Rendered, write_atomically
+from slo.readers.load import load_default, load_paths
+from slo.rules.promql import PERIOD_STEP
 
 DEFAULT_RULES_DIR = "rules"
 

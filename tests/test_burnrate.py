@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slo import burnrate
-from slo.durations import format_duration, parse_duration
-from slo.numbers import format_number
+from slo.model import burnrate
+from slo.model.durations import format_duration, parse_duration
+from slo.model.numbers import format_number
 
 DAY = 86400
 

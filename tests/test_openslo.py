@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from slo.cli import main
-from slo.loader import load_paths
-from slo.render import render
-from slo.spec import EventsSLI, GoodEventsSLI, LatencySLI
+from slo.model.spec import EventsSLI, GoodEventsSLI, LatencySLI
+from slo.outputs.formats import render
+from slo.readers.load import load_paths
 from tests.conftest import ROOT, assert_promtool_passes
 
 FIXTURES = ROOT / "tests" / "fixtures"

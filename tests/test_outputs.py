@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from slo.cli import main
-from slo.duplicates import find_duplicates
-from slo.render import MIMIR_MAX_RULES, split_group
+from slo.outputs.formats import MIMIR_MAX_RULES, split_group
+from slo.rules.duplicates import find_duplicates
 from tests.conftest import ROOT
 from tests.specs import valid, write
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from slo.cli import main
-from slo.loader import load_default
-from slo.plan import plan
+from slo.readers.load import load_default
+from slo.rules.plan import plan
 from tests.conftest import assert_promtool_passes
 from tests.specs import valid, write
 

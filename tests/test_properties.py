@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from slo.cli import main
-from slo.loader import load_paths
-from slo.render import render
+from slo.outputs.formats import render
+from slo.readers.load import load_paths
 from tests.specs import write
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -45,7 +45,7 @@ slo_names = st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True)
 
 
 def _duration(seconds: int) -> str:
-    from slo.durations import format_duration
+    from slo.model.durations import format_duration
 
     return format_duration(seconds)
 

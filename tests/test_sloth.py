@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from slo.cli import main
-from slo.loader import load_paths
-from slo.naming import SLOTH
-from slo.render import Options, render
-from slo.spec import EventsSLI, QuerySLI, RatioQuerySLI
+from slo.model.naming import SLOTH
+from slo.model.spec import EventsSLI, QuerySLI, RatioQuerySLI
+from slo.outputs.formats import Options, render
+from slo.readers.load import load_paths
 from tests.conftest import ROOT, assert_promtool_passes
 
 FIXTURES = ROOT / "tests" / "fixtures"

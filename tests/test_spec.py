@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from slo.cli import main
-from slo.loader import load_default
+from slo.readers.load import load_default
 from tests.specs import valid, write
 
 

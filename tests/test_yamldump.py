@@ -17,12 +17,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import slo.render
-from slo import yamldump
-from slo.loader import load_default, load_paths
-from slo.naming import NATIVE, SLOTH
-from slo.render import FORMATS, Options, render
-from slo.yamldump import _FastEmitter, _to_yaml_pyyaml, to_yaml
+import slo.outputs.formats
+from slo.model.naming import NATIVE, SLOTH
+from slo.outputs import yamldump
+from slo.outputs.formats import FORMATS, Options, render
+from slo.outputs.yamldump import _FastEmitter, _to_yaml_pyyaml, to_yaml
+from slo.readers.load import load_default, load_paths
 from tests.conftest import ROOT
 
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.yaml") if p.name != "broken.yaml")
@@ -38,7 +38,7 @@ def _documents(monkeypatch: pytest.MonkeyPatch, paths: list[str], **options: Any
         return to_yaml(data)
 
     with monkeypatch.context() as m:
-        m.setattr(slo.render, "to_yaml", record)
+        m.setattr(slo.outputs.formats, "to_yaml", record)
         render(load_paths(paths) if paths else load_default(), Options(**options))
     assert seen
     return seen
@@ -62,7 +62,7 @@ def test_rendered_files_are_byte_identical(monkeypatch) -> None:
     """Whole files, template header included: the fast emitter against the old one."""
     specs = load_default() + load_paths(EXAMPLES)
     fast = render(specs)
-    monkeypatch.setattr(slo.render, "to_yaml", _to_yaml_pyyaml)
+    monkeypatch.setattr(slo.outputs.formats, "to_yaml", _to_yaml_pyyaml)
     assert render(specs) == fast
 
 

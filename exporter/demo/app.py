@@ -40,7 +40,7 @@ from exporter.demo.faults import Fault, FaultTable
 from exporter.demo.simulated import ROUTE_ERROR_TYPES, Dependencies, DependencyFailure
 from exporter.instrumentation import PRECREATED_ERROR_TYPES
 from exporter.routes import starlette_templates
-from slo.spec import ServiceSpec
+from slo.model.spec import ServiceSpec
 
 log = logging.getLogger("exporter.demo")
 

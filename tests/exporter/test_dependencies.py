@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from slo.loader import load_texts
+from slo.readers.load import load_texts
 
 
 class PMSUnavailable(Exception):

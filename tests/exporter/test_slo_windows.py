@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry
 
 from exporter.slo_collector import SLOSet, slo_windows
 from exporter.windows import LADDER, RatioWindows, resolution_for
-from slo.durations import format_duration
-from slo.loader import load_default, load_texts
+from slo.model.durations import format_duration
+from slo.readers.load import load_default, load_texts
 
 DEFAULT_WINDOWS = (300, 1800, 3600, 7200, 21600, 86400, 259200, 2592000)
 

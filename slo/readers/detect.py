@@ -1,9 +1,9 @@
 """Tell spec formats apart by their version key and hand each document to its reader.
 
-- ``apiVersion: slo-gen/v1``: this project's format (:mod:`slo.native`)
+- ``apiVersion: slo-gen/v1``: this project's format (:mod:`slo.readers.native`)
 - ``version: prometheus/v1``: a Sloth spec; ``apiVersion: sloth.slok.dev/v1``: its CRD
-  (:mod:`slo.sloth`)
-- ``apiVersion: openslo/v1``: OpenSLO objects (:mod:`slo.openslo`), read after every file so
+  (:mod:`slo.readers.sloth`)
+- ``apiVersion: openslo/v1``: OpenSLO objects (:mod:`slo.readers.openslo`), read after every file so
   references resolve across files
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slo import native, openslo, sloth
 from slo.errors import Problem
-from slo.fields import Fields
-from slo.spec import ServiceSpec
-from slo.yamlio import YAMLProblem, load_yaml_documents
+from slo.model.spec import ServiceSpec
+from slo.readers import native, openslo, sloth
+from slo.readers.fields import Fields
+from slo.readers.yamlfile import YAMLProblem, load_yaml_documents
 
 KNOWN = (f"'apiVersion: {native.API_VERSION}', 'version: {sloth.VERSION}' (Sloth), "
          f"'apiVersion: {sloth.CRD_API_VERSION}' or 'apiVersion: {openslo.API_VERSION}'")

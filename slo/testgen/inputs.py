@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from slo import promql
 from slo.errors import UserError
-from slo.numbers import format_number, quantize
-from slo.selectors import Matcher, Selector
-from slo.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, PromQLSLI
+from slo.model.numbers import format_number, quantize
+from slo.model.selectors import Matcher, Selector
+from slo.model.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, PromQLSLI
+from slo.rules import promql
 
 GENERIC_VALUES = ("", "synthetic", "500", "200", "5xx", "error", "ok", "0")
 MAX_COMBINATIONS = 4096

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from slo import burnrate
-from slo.placeholders import parse_placeholders
-from slo.promql import BASE_WINDOW, PERIOD_STEP
-from slo.spec import SLO, BurnWindow
+from slo.model import burnrate
+from slo.model.placeholders import parse_placeholders
+from slo.model.spec import SLO, BurnWindow
+from slo.rules.promql import BASE_WINDOW, PERIOD_STEP
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Read spec files into the validated model, reporting every problem with file and field path.
 
-Formats are told apart by their version key (see :mod:`slo.formats`). Every problem in every
+Formats are told apart by their version key (see :mod:`slo.readers.detect`). Every problem in every
 file is collected, so one run of ``slo-gen validate`` shows them all.
 """
 
@@ -10,8 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 from slo.errors import Problem, SpecError
-from slo.formats import parse_files
-from slo.spec import ServiceSpec
+from slo.model.spec import ServiceSpec
+from slo.readers.detect import parse_files
 
 DEFAULT_SPEC = "orchestrator.yaml"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from slo.durations import parse_duration
-from slo.numbers import quantize
+from slo.model.durations import parse_duration
+from slo.model.numbers import quantize
 
 PERCENT = Decimal(100)
 # Shortest window a rule may use: rate() needs two samples, and the generated promtool tests

@@ -1,4 +1,4 @@
-"""OpenSLO v1 documents (``apiVersion: openslo/v1``) read into :mod:`slo.spec` objects.
+"""OpenSLO v1 documents (``apiVersion: openslo/v1``) read into :mod:`slo.model.spec` objects.
 
 A file may hold many documents; ``SLI``, ``AlertPolicy``, ``AlertCondition`` and ``DataSource``
 objects may be inline or referenced by name from any file given in the same run.
@@ -25,21 +25,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from slo import burnrate
-from slo.fields import MISSING, Fields, join
-from slo.naming import RESERVED
-from slo.native import (
-    DEFAULT_ABSENT_FOR,
-    NAME,
-    burn_windows,
-    camel,
-    check_factors,
-    for_duration,
-    objective_percent,
-)
-from slo.queries import QueryError, events_sli, good_events_sli, template, windowed
-from slo.selectors import SelectorError, parse_selector
-from slo.spec import (
+from slo.model import burnrate
+from slo.model.naming import RESERVED
+from slo.model.selectors import SelectorError, parse_selector
+from slo.model.spec import (
     SLI,
     SLO,
     Alerting,
@@ -49,6 +38,17 @@ from slo.spec import (
     RatioQuerySLI,
     ServiceSpec,
 )
+from slo.readers.fields import MISSING, Fields, join
+from slo.readers.native import (
+    DEFAULT_ABSENT_FOR,
+    NAME,
+    burn_windows,
+    camel,
+    check_factors,
+    for_duration,
+    objective_percent,
+)
+from slo.readers.promql import QueryError, events_sli, good_events_sli, template, windowed
 
 API_VERSION = "openslo/v1"
 KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource",

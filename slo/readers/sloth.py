@@ -1,5 +1,5 @@
 """Sloth ``prometheus/v1`` specs (and the ``PrometheusServiceLevel`` CRD's ``spec``), read into
-:mod:`slo.spec` objects as strictly as our own format.
+:mod:`slo.model.spec` objects as strictly as our own format.
 
 What maps how:
 
@@ -20,10 +20,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from slo.durations import parse_duration
-from slo.fields import MISSING, Fields, join
-from slo.naming import RESERVED
-from slo.native import (
+from slo.model.durations import parse_duration
+from slo.model.naming import RESERVED
+from slo.model.spec import SLI, SLO, Alerting, AlertRoute, RatioQuerySLI, ServiceSpec
+from slo.readers.fields import MISSING, Fields, join
+from slo.readers.native import (
     ALERT_NAME,
     DEFAULT_ABSENT_FOR,
     DEFAULT_PERIOD,
@@ -32,8 +33,7 @@ from slo.native import (
     camel,
     slo_head,
 )
-from slo.queries import QueryError, events_sli, template
-from slo.spec import SLI, SLO, Alerting, AlertRoute, RatioQuerySLI, ServiceSpec
+from slo.readers.promql import QueryError, events_sli, template
 
 VERSION = "prometheus/v1"
 CRD_API_VERSION = "sloth.slok.dev/v1"

@@ -14,15 +14,15 @@ from typing import Any
 
 import yaml
 
-from slo.duplicates import find_duplicates
 from slo.errors import UserError
-from slo.naming import NATIVE, Naming
-from slo.promql import PERIOD_STEP
-from slo.rules import groups_per_slo
-from slo.spec import ServiceSpec
-from slo.testgen import test_document, test_notes
-from slo.writer import Rendered, render_template
-from slo.yamldump import to_yaml
+from slo.model.naming import NATIVE, Naming
+from slo.model.spec import ServiceSpec
+from slo.outputs.writer import Rendered, render_template
+from slo.outputs.yamldump import to_yaml
+from slo.rules.build import groups_per_slo
+from slo.rules.duplicates import find_duplicates
+from slo.rules.promql import PERIOD_STEP
+from slo.testgen.scenarios import test_document, test_notes
 
 FORMATS = ("prometheus", "prometheus-operator", "mimir", "thanos")
 PARTIAL_RESPONSE = ("abort", "warn")

@@ -12,14 +12,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from slo import promql
-from slo.durations import format_duration
-from slo.naming import NATIVE, Naming
-from slo.numbers import format_number
-from slo.placeholders import Placeholder, expand
-from slo.plan import Pair, Plan, plan
-from slo.promql import BASE_WINDOW, PERIOD_STEP
-from slo.spec import SLO, AlertRoute, ServiceSpec
+from slo.model.durations import format_duration
+from slo.model.naming import NATIVE, Naming
+from slo.model.numbers import format_number
+from slo.model.placeholders import Placeholder, expand
+from slo.model.spec import SLO, AlertRoute, ServiceSpec
+from slo.rules import promql
+from slo.rules.plan import Pair, Plan, plan
+from slo.rules.promql import BASE_WINDOW, PERIOD_STEP
 
 Rule = dict[str, Any]
 

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from slo.durations import DurationError, parse_duration
 from slo.errors import Problem
-from slo.numbers import to_decimal
-from slo.selectors import LABEL_NAME
+from slo.model.durations import DurationError, parse_duration
+from slo.model.numbers import to_decimal
+from slo.model.selectors import LABEL_NAME
 
 T = TypeVar("T")
 

@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from slo.burnrate import MIN_WINDOW
-from slo.durations import DurationError, parse_duration
+from slo.model.burnrate import MIN_WINDOW
+from slo.model.durations import DurationError, parse_duration
 
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)(?::([^}]*))?\}")
 WINDOWED = frozenset({"error_ratio", "burn_rate"})

@@ -12,15 +12,14 @@ import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from slo import promql
-from slo.durations import format_duration
-from slo.inputs import Segment, can_synthesize, feeds, gauge_values, recorded_feeds, values
-from slo.naming import NATIVE, Naming
-from slo.numbers import format_number
-from slo.plan import Pair, Plan, plan
-from slo.promql import PERIOD_STEP
-from slo.rules import expand_placeholders, identity, static_labels
-from slo.spec import SLO, ServiceSpec
+from slo.model.durations import format_duration
+from slo.model.naming import NATIVE, Naming
+from slo.model.numbers import format_number
+from slo.model.spec import SLO, ServiceSpec
+from slo.rules.build import expand_placeholders, identity, promql, static_labels
+from slo.rules.plan import Pair, Plan, plan
+from slo.rules.promql import PERIOD_STEP
+from slo.testgen.inputs import Segment, can_synthesize, feeds, gauge_values, recorded_feeds, values
 
 INTERVAL = "1m"
 RATE = Decimal(100_000)  # events per minute: error ratios to 1e-5, counters stay exact floats
@@ -367,7 +366,7 @@ def _firing(name: str, minute: int, labels: dict[str, str], select: dict[str, st
     """The alert is firing with exactly these labels (annotations are checked elsewhere: their
     ``$value`` depends on where in the window the check lands). ``select`` narrows the query
     when another alert shares the name (Sloth's page and ticket alerts)."""
-    from slo.selectors import quote
+    from slo.model.selectors import quote
 
     full = {"__name__": "ALERTS", "alertname": name, "alertstate": "firing", **labels}
     extra = "".join(f",{k}={quote(v)}" for k, v in sorted((select or {}).items()))
@@ -383,7 +382,7 @@ def _firing_exactly(name: str, minute: int, labels: dict[str, str],
 
 
 def _labels_text(labels: dict[str, str]) -> str:
-    from slo.selectors import quote
+    from slo.model.selectors import quote
 
     name = labels.get("__name__", "")
     inner = ", ".join(f"{k}={quote(v)}" for k, v in sorted(labels.items()) if k != "__name__")

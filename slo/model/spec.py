@@ -1,6 +1,6 @@
 """The validated SLO model: frozen dataclasses shared by the generator and the exporter.
 
-Nothing here reads files; :mod:`slo.loader` turns YAML into these objects and reports every
+Nothing here reads files; :mod:`slo.readers.load` turns YAML into these objects and reports every
 problem it finds. Objectives and factors are Decimals so that ``99.5`` stays ``99.5``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from slo.selectors import Selector
+from slo.model.selectors import Selector
 
 Labels = tuple[tuple[str, str], ...]
 

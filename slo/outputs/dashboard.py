@@ -13,13 +13,12 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from slo import promql
-from slo.durations import format_duration
-from slo.naming import NATIVE, Naming
-from slo.numbers import format_number
-from slo.plan import Pair, Plan, plan
-from slo.rules import identity
-from slo.spec import SLO, ServiceSpec
+from slo.model.durations import format_duration
+from slo.model.naming import NATIVE, Naming
+from slo.model.numbers import format_number
+from slo.model.spec import SLO, ServiceSpec
+from slo.rules.build import identity, promql
+from slo.rules.plan import Pair, Plan, plan
 
 Panel = dict[str, Any]
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}

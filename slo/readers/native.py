@@ -1,4 +1,4 @@
-"""The ``apiVersion: slo-gen/v1`` spec format, read strictly into :mod:`slo.spec` objects.
+"""The ``apiVersion: slo-gen/v1`` spec format, read strictly into :mod:`slo.model.spec` objects.
 
 Unknown keys, wrong types, out-of-range objectives, windows the period cannot hold and burn
 factors that can never fire are all problems, recorded with their field path.
@@ -10,12 +10,11 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from slo import burnrate
-from slo.fields import Fields, join
-from slo.naming import RESERVED
-from slo.placeholders import PlaceholderError, parse_placeholders
-from slo.selectors import METRIC_NAME, SelectorError, parse_selector
-from slo.spec import (
+from slo.model import burnrate
+from slo.model.naming import RESERVED
+from slo.model.placeholders import PlaceholderError, parse_placeholders
+from slo.model.selectors import METRIC_NAME, SelectorError, parse_selector
+from slo.model.spec import (
     SLO,
     Alerting,
     AlertRoute,
@@ -27,6 +26,7 @@ from slo.spec import (
     LatencySLI,
     ServiceSpec,
 )
+from slo.readers.fields import Fields, join
 
 API_VERSION = "slo-gen/v1"
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from slo.durations import format_duration
-from slo.numbers import format_number
-from slo.selectors import Matcher, Selector, quote
-from slo.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, QuerySLI, RatioQuerySLI
+from slo.model.durations import format_duration
+from slo.model.numbers import format_number
+from slo.model.selectors import Matcher, Selector, quote
+from slo.model.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, QuerySLI, RatioQuerySLI
 
 BASE_WINDOW = 300  # seconds; every longer window is averaged from the 5m recorded rates
 # seconds; the period sums 5m rates pre-summed over steps of this length, recorded by a group
