@@ -20,8 +20,9 @@ from pathlib import Path
 from bench.common import Section, Stopwatch, Table, median, temp_dir
 from slo.outputs.yamldump import _to_yaml_pyyaml, to_yaml
 from slo.readers.load import load_paths
-from slo.rules.build import groups_per_slo
-from slo.testgen.scenarios import test_document
+from slo.rules.build import build_services
+from slo.rules.model import ServiceRules
+from slo.testgen.scenarios import test_file_document
 
 SLO_GEN = Path(sys.executable).with_name("slo-gen")
 
@@ -87,10 +88,9 @@ def phases(spec: Path, runs: int = 3) -> dict[str, float]:
     try:
         for _ in range(runs):
             specs = step("load and validate the spec", load_paths, [str(spec)])
-            per_slo = step("build the rule groups", groups_per_slo, specs)
-            tests = step("build the promtool tests", test_document, specs, "bench.rules.yml",
-                         per_slo)
-            rules = {"groups": [g for groups in per_slo for g in groups]}
+            (svc,) = step("build the rule groups", build_services, specs)
+            tests = step("build the promtool tests", test_file_document, svc, "bench.rules.yml")
+            rules = step("rule groups as mappings (the output edge)", _rule_mappings, svc)
             ours = [step("emit both as YAML (slo-gen's layout)", to_yaml, d)
                     for d in (rules, tests)]
             ref = [step("the same through PyYAML + LibYAML (CSafeDumper)", _to_yaml_pyyaml, d)
@@ -100,6 +100,10 @@ def phases(spec: Path, runs: int = 3) -> dict[str, float]:
     finally:
         gc.enable()
     return {name: median(_pairs(v, runs)) for name, v in times.items()}
+
+
+def _rule_mappings(svc: ServiceRules) -> dict[str, object]:
+    return {"groups": [g.as_dict() for g in svc.groups]}
 
 
 def _pairs(values: list[float], runs: int) -> list[float]:

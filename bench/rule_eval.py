@@ -38,7 +38,8 @@ from bench.common import (
     temp_dir,
 )
 from slo.model.durations import format_duration
-from slo.rules.promql import ERRORS_RATE, PERIOD_STEP, TOTAL_RATE, step_sum_name
+from slo.rules.plan import PERIOD_STEP
+from slo.rules.promql import ERRORS_RATE, TOTAL_RATE, step_sum_name
 
 STEP = 60  # seconds: scrape interval of the raw counters and evaluation step of the recordings
 BASE = 300  # the 5m recording window

@@ -24,10 +24,11 @@ from slo.model.durations import format_duration, parse_duration
 from slo.model.naming import NATIVE, SLOTH
 from slo.model.spec import ServiceSpec
 from slo.outputs.dashboard import render_dashboard
-from slo.outputs.formats import FORMATS, PARTIAL_RESPONSE, Options, by_service, plain_groups, render
+from slo.outputs.formats import FORMATS, PARTIAL_RESPONSE, Options, render
 from slo.outputs.writer import Rendered, write_atomically
 from slo.readers.load import load_default, load_paths
-from slo.rules.promql import PERIOD_STEP
+from slo.rules.build import build_services
+from slo.rules.plan import PERIOD_STEP
 
 DEFAULT_RULES_DIR = "rules"
 
@@ -136,7 +137,7 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
     with _without_cycle_collector():
         files = render(_load(specs), options)
     if not no_check:
-        _precheck(files, fmt)
+        _precheck(files)
     if output == "-":
         for f in files:
             if not f.name.endswith(".test.yml"):
@@ -146,7 +147,7 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
         click.echo(f"wrote {path}", err=True)
 
 
-def _precheck(files: list[Rendered], fmt: str) -> None:
+def _precheck(files: list[Rendered]) -> None:
     """Check what would be written with the real promtool, in a scratch directory."""
     try:
         promtool.promtool_path()
@@ -156,11 +157,10 @@ def _precheck(files: list[Rendered], fmt: str) -> None:
     with tempfile.TemporaryDirectory(prefix="slo-gen-") as tmp:
         paths = []
         for f in files:
-            text = plain_groups(fmt, f)
-            if text is None:
+            if f.check_text is None:
                 continue
             p = Path(tmp) / f.name
-            p.write_text(text, encoding="utf-8")
+            p.write_text(f.check_text, encoding="utf-8")
             paths.append(str(p))
         result = promtool.check_rules(paths)
         if not result.ok:
@@ -177,13 +177,13 @@ def _precheck(files: list[Rendered], fmt: str) -> None:
 @_user_errors
 def dashboard_cmd(specs: tuple[str, ...], output: str, sloth_compat: bool) -> None:
     """Render a Grafana dashboard per service that reads only the recorded series."""
-    services = by_service(_load(specs))
-    naming = SLOTH if sloth_compat else NATIVE
-    files = [Rendered(f"{service}.dashboard.json", render_dashboard(service, group, naming))
-             for service, group in services.items()]
+    services = build_services(_load(specs), SLOTH if sloth_compat else NATIVE)
+    files = [Rendered(f"{svc.service}.dashboard.json", render_dashboard(svc))
+             for svc in services]
     single = output == "-" or output.endswith(".json")
     if single and len(files) != 1:
-        raise UserError(f"{len(files)} services ({', '.join(services)}): give a directory "
+        names = ", ".join(svc.service for svc in services)
+        raise UserError(f"{len(files)} services ({names}): give a directory "
                         "with -o, one dashboard is written per service")
     if output == "-":
         click.echo(files[0].text, nl=False)
@@ -231,7 +231,7 @@ def check_cmd(files: tuple[str, ...]) -> None:
 @_user_errors
 def test_cmd(files: tuple[str, ...]) -> None:
     """promtool test rules on FILES (default rules/*.test.yml)."""
-    _report(promtool.test_rules(_files(files, "*.test.yml")))
+    _report(promtool.run_rule_tests(_files(files, "*.test.yml")))
 
 
 def _report(result: promtool.Result) -> None:

@@ -13,6 +13,7 @@ import yaml
 from slo.cli import main
 from slo.outputs.formats import MIMIR_MAX_RULES, split_group
 from slo.rules.duplicates import find_duplicates
+from slo.rules.model import Group, Recording
 from tests.conftest import ROOT
 from tests.specs import valid, write
 
@@ -72,13 +73,13 @@ def test_mimir_groups_stay_under_the_ruler_limit_in_data_flow_order(tmp_path: Pa
 
 
 def test_split_group_keeps_order_and_balances() -> None:
-    group = {"name": "g", "interval": "1m", "rules": [{"record": f"r{i}", "expr": "1"}
-                                                      for i in range(45)]}
+    group = Group("g", tuple(Recording(f"r{i}", "1") for i in range(45)), interval=60)
     parts = split_group(group, 20)
-    assert [p["name"] for p in parts] == ["g-1", "g-2", "g-3"]
-    assert [len(p["rules"]) for p in parts] == [15, 15, 15]
-    assert all(p["interval"] == "1m" for p in parts)
-    assert split_group({"name": "g", "rules": group["rules"][:20]}, 20)[0]["name"] == "g"
+    assert [p.name for p in parts] == ["g-1", "g-2", "g-3"]
+    assert [len(p.rules) for p in parts] == [15, 15, 15]
+    assert [r for p in parts for r in p.rules] == list(group.rules)
+    assert all(p.interval == 60 for p in parts)
+    assert split_group(Group("g", group.rules[:20]), 20) == [Group("g", group.rules[:20])]
 
 
 def test_thanos_sets_partial_response_per_group(cli) -> None:
@@ -105,10 +106,10 @@ def test_duplicate_alert_names_across_files_are_caught(tmp_path: Path, cli) -> N
 
 
 def test_clashing_rules_across_rendered_files_are_caught() -> None:
-    rule = {"record": "x", "expr": "1", "labels": {"a": "b"}}
-    problems = find_duplicates({"one.rules.yml": [{"name": "g", "rules": [rule]}],
-                                "two.rules.yml": [{"name": "h", "rules": [
-                                    {"record": "x", "expr": "2", "labels": {"a": "c"}}, rule]}]})
+    rule = Recording("x", "1", (("a", "b"),))
+    problems = find_duplicates({"one.rules.yml": (Group("g", (rule,)),),
+                                "two.rules.yml": (Group("h", (
+                                    Recording("x", "2", (("a", "c"),)), rule)),)})
     assert [str(p) for p in problems] == [
         "two.rules.yml: groups[0].rules[1] (group 'h'): record 'x' with the same labels is "
         "already rendered in one.rules.yml: groups[0].rules[0] (group 'g')"]

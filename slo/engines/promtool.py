@@ -31,7 +31,7 @@ def check_rules(files: list[str]) -> Result:
     return _run(["check", "rules", "--lint=all", "--lint-fatal", *files])
 
 
-def test_rules(files: list[str]) -> Result:
+def run_rule_tests(files: list[str]) -> Result:
     return _run(["test", "rules", *files])
 
 

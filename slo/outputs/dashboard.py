@@ -1,4 +1,4 @@
-"""A Grafana dashboard per service, built from the same plan as the rules, as plain data.
+"""A Grafana dashboard per service, built from the service's rules (their plans), as plain data.
 
 Every query reads only series the rules record (and ``ALERTS`` for the rules' own alerts), so
 the dashboard costs Prometheus nothing and shows exactly what the alerts see. Per SLO: the
@@ -14,11 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from slo.model.durations import format_duration
-from slo.model.naming import NATIVE, Naming
 from slo.model.numbers import format_number
-from slo.model.spec import SLO, ServiceSpec
-from slo.rules.build import identity, promql
-from slo.rules.plan import Pair, Plan, plan
+from slo.rules import promql
+from slo.rules.model import ServiceRules, SLORules
+from slo.rules.plan import Pair
 
 Panel = dict[str, Any]
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -27,21 +26,21 @@ HEIGHT = 8
 SCHEMA_VERSION = 39
 
 
-def render_dashboard(service: str, specs: list[ServiceSpec], naming: Naming = NATIVE) -> str:
+def render_dashboard(svc: ServiceRules) -> str:
     """The dashboard as JSON text, deterministic: the same specs give the same bytes."""
-    return json.dumps(dashboard(service, specs, naming), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(dashboard(svc), indent=2, ensure_ascii=False) + "\n"
 
 
-def dashboard(service: str, specs: list[ServiceSpec], naming: Naming = NATIVE) -> dict[str, Any]:
+def dashboard(svc: ServiceRules) -> dict[str, Any]:
+    service = svc.service
     panels: list[Panel] = []
     y = 0
-    for spec in specs:
-        for slo in spec.slos:
-            rows = slo_panels(spec, slo, naming)
-            for panel in rows:
-                panel["id"] = len(panels) + 1
-                panels.append(panel)
-            y = _layout(rows, y)
+    for rules in svc.slos:
+        rows = slo_panels(rules)
+        for panel in rows:
+            panel["id"] = len(panels) + 1
+            panels.append(panel)
+        y = _layout(rows, y)
     return {
         "title": f"SLOs: {service}",
         "uid": f"slo-gen-{re.sub(r'[^a-zA-Z0-9-]', '-', service)}"[:40],
@@ -57,9 +56,9 @@ def dashboard(service: str, specs: list[ServiceSpec], naming: Naming = NATIVE) -
     }
 
 
-def slo_panels(spec: ServiceSpec, slo: SLO, naming: Naming) -> list[Panel]:
-    p = plan(slo)
-    ident = identity(spec.service, slo, naming)
+def slo_panels(rules: SLORules) -> list[Panel]:
+    spec, slo, p = rules.spec, rules.slo, rules.plan
+    ident = dict(rules.identity)
     title = (f"{spec.service} / {slo.name}: {format_number(slo.objective)}% over "
              f"{format_duration(slo.period)}")
     panels = [{"type": "row", "title": title, "collapsed": False, "panels": []}]
@@ -77,7 +76,7 @@ def slo_panels(spec: ServiceSpec, slo: SLO, naming: Naming) -> list[Panel]:
         _target(promql.series(promql.PERIOD_BURN, ident), "period")]))
     for severity, pairs in (("page", p.page), ("ticket", p.ticket)):
         panels += [_burn_panel(severity, pair, ident, slo.error_budget) for pair in pairs]
-    panels.append(_alerts_panel(p))
+    panels.append(_alerts_panel(rules))
     return panels
 
 
@@ -93,12 +92,9 @@ def _burn_panel(severity: str, pair: Pair, ident: dict[str, str], budget: Decima
         targets, unit="none", steps=[("green", None), ("red", factor)], line=True)
 
 
-def _alerts_panel(p: Plan) -> Panel:
+def _alerts_panel(rules: SLORules) -> Panel:
     """Every alert the rules raise for this SLO (a disabled page or ticket alert is none)."""
-    slo = p.slo
-    routes = [(slo.alerting.page, p.page), (slo.alerting.ticket, p.ticket)]
-    names = [r.name for r, pairs in routes if pairs]
-    names += [slo.alerting.absent.name, *(a.alert for a in slo.alerts)]
+    names = [a.alert for a in rules.alerts]
     pattern = "|".join(dict.fromkeys(re.escape(n) for n in names))
     expr = f'ALERTS{{alertname=~"{pattern}",alertstate="firing"}}'
     return {"type": "state-timeline", "title": "Firing alerts", "datasource": DATASOURCE,

@@ -11,11 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import jinja2
-
-import slo
 from slo.errors import UserError
 
 
@@ -23,22 +19,9 @@ from slo.errors import UserError
 class Rendered:
     name: str  # file name inside the output directory
     text: str
-
-
-def templates_dir() -> Path:
-    """Templates ship inside the wheel (``slo/templates``); in a checkout they are top-level."""
-    packaged = Path(slo.__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(slo.__file__).parent.parent / "templates"
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              autoescape=False)
-
-
-def render_template(name: str, **context: Any) -> str:
-    return _environment().get_template(name).render(**context)
+    # For a rule file: its groups as a plain Prometheus rule file, which promtool checks
+    # whatever the wrapper (PrometheusRule, Mimir namespace, Thanos). None: not a rule file.
+    check_text: str | None = None
 
 
 def write_atomically(directory: Path, files: list[Rendered]) -> list[Path]:

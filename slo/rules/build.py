@@ -1,4 +1,4 @@
-"""Rule groups as plain data (dicts in output order), one group per SLO (plus its period steps).
+"""Rule groups of every SLO, built once per service as typed data (:mod:`slo.rules.model`).
 
 One group per SLO keeps every alert in the same evaluation as the recordings it reads, so an
 alert never lags its inputs by an interval. The order inside a group is the data flow: 5m
@@ -10,18 +10,17 @@ reads per-step sums of the 5m rates, recorded by a second group that runs once a
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Literal
 
 from slo.model.durations import format_duration
 from slo.model.naming import NATIVE, Naming
 from slo.model.numbers import format_number
 from slo.model.placeholders import Placeholder, expand
 from slo.model.spec import SLO, AlertRoute, ServiceSpec
+from slo.model.windows import BASE_WINDOW
 from slo.rules import promql
-from slo.rules.plan import Pair, Plan, plan
-from slo.rules.promql import BASE_WINDOW, PERIOD_STEP
-
-Rule = dict[str, Any]
+from slo.rules.model import Alert, Group, Labels, Recording, Rule, ServiceRules, SLORules
+from slo.rules.plan import PERIOD_STEP, Pair, Plan, plan
 
 
 def identity(service: str, slo: SLO, naming: Naming = NATIVE) -> dict[str, str]:
@@ -39,38 +38,29 @@ def escape_template(value: str) -> str:
     return value.replace("{{", '{{ "{{" }}') if "{{" in value else value
 
 
-def groups_per_slo(specs: list[ServiceSpec], naming: Naming = NATIVE,
-                   step: int = PERIOD_STEP) -> list[list[dict[str, Any]]]:
-    """Each SLO's groups, in spec order: the tests of an SLO read the groups of its rules."""
-    return [slo_groups(spec, slo, naming, step) for spec in specs for slo in spec.slos]
+def by_service(specs: list[ServiceSpec]) -> dict[str, list[ServiceSpec]]:
+    """Specs grouped by service in order of first appearance: one output file per service."""
+    out: dict[str, list[ServiceSpec]] = {}
+    for spec in specs:
+        out.setdefault(spec.service, []).append(spec)
+    return out
 
 
-def slo_groups(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE,
-               step: int = PERIOD_STEP) -> list[dict[str, Any]]:
+def build_services(specs: list[ServiceSpec], naming: Naming = NATIVE,
+                   step: int = PERIOD_STEP) -> list[ServiceRules]:
+    """Every service's rules, in order of first appearance: the one place plans and groups are
+    made; tests, dashboards and output formats all read what this returns."""
+    return [ServiceRules(service, tuple(group),
+                         tuple(build_slo(spec, i, naming, step) for spec in group
+                               for i in range(len(spec.slos))))
+            for service, group in by_service(specs).items()]
+
+
+def build_slo(spec: ServiceSpec, index: int, naming: Naming = NATIVE,
+              step: int = PERIOD_STEP) -> SLORules:
     """The SLO's group, then (for a long period) the group recording its per-step sums."""
+    slo = spec.slos[index]
     p = plan(slo, step)
-    groups = [build_group(spec, slo, naming, p)]
-    if p.period_step is not None:
-        groups.append(period_step_group(spec, slo, p.period_step, naming))
-    return groups
-
-
-def period_step_group(spec: ServiceSpec, slo: SLO, step: int,
-                      naming: Naming = NATIVE) -> dict[str, Any]:
-    ident = identity(spec.service, slo, naming)
-    rules = [_record(promql.step_sum_name(rate, step), promql.step_sum(rate, ident, step), ident)
-             for rate in (promql.ERRORS_RATE, promql.TOTAL_RATE)]
-    return {"name": f"{group_name(spec.service, slo)}-period", "interval": format_duration(step),
-            "rules": rules}
-
-
-def group_name(service: str, slo: SLO) -> str:
-    return f"slo-{service}-{slo.name}"
-
-
-def build_group(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE,
-                p: Plan | None = None) -> dict[str, Any]:
-    p = p or plan(slo)
     ident = identity(spec.service, slo, naming)
     static = static_labels(spec, slo, naming)
     rules: list[Rule] = []
@@ -78,7 +68,23 @@ def build_group(spec: ServiceSpec, slo: SLO, naming: Naming = NATIVE,
     rules += metadata_rules(p, ident, static, naming)
     rules += extra_series_rules(p, ident)
     rules += alert_rules(p, ident, static, naming)
-    return {"name": group_name(spec.service, slo), "rules": rules}
+    groups = [Group(group_name(spec.service, slo), tuple(rules))]
+    if p.period_step is not None:
+        groups.append(period_step_group(spec, slo, p.period_step, naming))
+    return SLORules(spec, slo, index, p, tuple(ident.items()), tuple(static.items()),
+                    tuple(groups))
+
+
+def period_step_group(spec: ServiceSpec, slo: SLO, step: int,
+                      naming: Naming = NATIVE) -> Group:
+    ident = identity(spec.service, slo, naming)
+    rules = tuple(_record(promql.step_sum_name(rate, step), promql.step_sum(rate, ident, step),
+                          ident) for rate in (promql.ERRORS_RATE, promql.TOTAL_RATE))
+    return Group(f"{group_name(spec.service, slo)}-period", rules, interval=step)
+
+
+def group_name(service: str, slo: SLO) -> str:
+    return f"slo-{service}-{slo.name}"
 
 
 def sli_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
@@ -116,7 +122,7 @@ def metadata_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
                                     naming.window)
     period = promql.without_window(promql.series(promql.error_ratio_name(slo.period), ident),
                                    naming.window)
-    info = []
+    info: list[Rule] = []
     if naming.info:
         info = [_record(naming.info, promql.constant(1),
                         {**static, **naming.info_labels(format_number(slo.objective))})]
@@ -161,18 +167,15 @@ def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
         if pairs:
             labels = {**static, naming.severity: severity} if naming.severity else static
             rules.append(_alert(route, burn_alert_expr(p, pairs, ident, naming.window), labels,
-                                burn_annotations(p, route, pairs), route.for_))
+                                burn_annotations(p, route, pairs), severity, pairs))
     rules.append(_alert(slo.alerting.absent, promql.absent_data(slo.sli), static,
-                        absent_annotations(p), slo.alerting.absent.for_))
+                        absent_annotations(p), "absent"))
     for extra in slo.alerts:
         annotations = {**dict(extra.annotations), "runbook_url": slo.alerting.runbook_url}
         annotations = {k: annotations[k] for k in sorted(annotations, key=_annotation_order)}
-        rule: Rule = {"alert": extra.alert, "expr": expand_placeholders(extra.expr, p, ident)}
-        if extra.for_:
-            rule["for"] = format_duration(extra.for_)
-        rule["labels"] = {k: escape_template(v) for k, v in extra.labels}
-        rule["annotations"] = _drop_empty(annotations)
-        rules.append(_drop_empty(rule))
+        rules.append(Alert(extra.alert, expand_placeholders(extra.expr, p, ident),
+                           _escaped(dict(extra.labels)), _pairs(_drop_empty(annotations)),
+                           extra.for_))
     return rules
 
 
@@ -232,23 +235,23 @@ def _annotation_order(key: str) -> tuple[int, str]:
     return order.get(key, 2), key
 
 
-def _record(name: str, expr: str, labels: dict[str, str]) -> Rule:
-    rule: Rule = {"record": name, "expr": expr}
-    if labels:
-        rule["labels"] = dict(labels)
-    return rule
+def _record(name: str, expr: str, labels: dict[str, str]) -> Recording:
+    return Recording(name, expr, _pairs(labels))
 
 
 def _alert(route: AlertRoute, expr: str, static: dict[str, str], annotations: dict[str, str],
-           for_: int) -> Rule:
-    rule: Rule = {"alert": route.name, "expr": expr}
-    if for_:
-        rule["for"] = format_duration(for_)
-    labels = {**static, **dict(route.labels)}
-    rule["labels"] = {k: escape_template(v) for k, v in labels.items()}
-    rule["annotations"] = annotations
-    return rule
+           kind: Literal["page", "ticket", "absent"], pairs: tuple[Pair, ...] = ()) -> Alert:
+    return Alert(route.name, expr, _escaped({**static, **dict(route.labels)}),
+                 _pairs(annotations), route.for_, kind, pairs)
 
 
-def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v not in ("", None, {}, [])}
+def _escaped(labels: dict[str, str]) -> Labels:
+    return tuple((k, escape_template(v)) for k, v in labels.items())
+
+
+def _pairs(d: dict[str, str]) -> Labels:
+    return tuple(d.items())
+
+
+def _drop_empty(d: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in d.items() if v}

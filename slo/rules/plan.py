@@ -10,9 +10,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from slo.model import burnrate
-from slo.model.placeholders import parse_placeholders
 from slo.model.spec import SLO, BurnWindow
-from slo.rules.promql import BASE_WINDOW, PERIOD_STEP
+from slo.model.windows import alert_windows, slo_windows
+
+# Seconds between the pre-summed 5m rates the period ratio adds up. A group that runs once a
+# step records them, so a 30-day period reads 2,880 samples per series instead of one per
+# evaluation; the period lags by at most a step (BENCHMARKS.md, section 4, measures the cost).
+PERIOD_STEP = 900
 
 
 @dataclass(frozen=True)
@@ -44,25 +48,17 @@ MIN_STEPPED_PERIOD = 86400
 def period_step(slo: SLO, step: int = PERIOD_STEP) -> int | None:
     """Pre-summed steps only where no burn-rate pair reads the period's ratio, so those stay
     exact to the evaluation; a step of 0 turns them off."""
-    alert_windows = {w for x in slo.alerting.windows for w in (x.long, x.short)}
-    if step and slo.period >= MIN_STEPPED_PERIOD and slo.period not in alert_windows:
+    if step and slo.period >= MIN_STEPPED_PERIOD and slo.period not in alert_windows(slo):
         return step
     return None
 
 
 def plan(slo: SLO, step: int = PERIOD_STEP) -> Plan:
-    windows = {BASE_WINDOW, slo.period}
-    for w in slo.alerting.windows:
-        windows.update((w.long, w.short))
-    for text in [s.expr for s in slo.series] + [a.expr for a in slo.alerts]:
-        for p in parse_placeholders(text):
-            if p.window is not None:
-                windows.add(p.window)
     pairs = [Pair(w, burnrate.error_threshold(w.factor, slo.error_budget))
              for w in slo.alerting.windows]
     return Plan(
         slo,
-        tuple(sorted(windows)),
+        slo_windows(slo),
         tuple(p for p in pairs if p.window.severity == "page"),
         tuple(p for p in pairs if p.window.severity == "ticket"),
         period_step(slo, step),

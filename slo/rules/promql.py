@@ -13,13 +13,7 @@ from slo.model.durations import format_duration
 from slo.model.numbers import format_number
 from slo.model.selectors import Matcher, Selector, quote
 from slo.model.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, QuerySLI, RatioQuerySLI
-
-BASE_WINDOW = 300  # seconds; every longer window is averaged from the 5m recorded rates
-# seconds; the period sums 5m rates pre-summed over steps of this length, recorded by a group
-# that runs once a step, so a 30-day period reads 2,880 samples per series, not one per
-# evaluation (15 minutes: the period lags by at most that, and reads a third of what 5m steps
-# would; bench/rule_eval.py measures both)
-PERIOD_STEP = 900
+from slo.model.windows import BASE_WINDOW
 
 ERRORS_RATE = "slo:sli_errors:rate5m"
 TOTAL_RATE = "slo:sli_total:rate5m"

@@ -9,16 +9,17 @@ sets ``interval:`` (left out, promtool puts every sample at t=0).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from slo.model.durations import format_duration
 from slo.model.naming import NATIVE, Naming
 from slo.model.numbers import format_number
-from slo.model.spec import SLO, ServiceSpec
-from slo.rules.build import expand_placeholders, identity, promql, static_labels
-from slo.rules.plan import Pair, Plan, plan
-from slo.rules.promql import PERIOD_STEP
+from slo.model.windows import BASE_WINDOW
+from slo.rules import promql
+from slo.rules.model import ServiceRules, SLORules
+from slo.rules.plan import Pair, Plan
 from slo.testgen.inputs import Segment, can_synthesize, feeds, gauge_values, recorded_feeds, values
 
 INTERVAL = "1m"
@@ -33,55 +34,55 @@ AGGREGATIONS = re.compile(r"\b(sum|avg|min|max|count|topk|bottomk|quantile|group
 Test = dict[str, Any]
 
 
-def test_document(specs: list[ServiceSpec], rule_file: str,
-                  per_slo: list[list[dict[str, Any]]], naming: Naming = NATIVE,
-                  step: int = PERIOD_STEP) -> dict[str, Any]:
-    """The test file for the rules of ``per_slo`` (each SLO's rule groups, in spec order, as
-    :func:`slo.rules.groups_per_slo` built them for the rule file)."""
-    built = iter(per_slo)
+def test_file_document(svc: ServiceRules, rule_file: str, naming: Naming = NATIVE
+                  ) -> dict[str, Any]:
+    """The test file for the rules of one service, from the rules as built (plans included)."""
     tests: list[Test] = []
-    for spec in specs:
-        for i, slo in enumerate(spec.slos):
-            tests += SLOTests(spec, slo, f"{spec.source}: slos[{i}].sli", next(built), naming,
-                              step).all()
+    for rules in svc.slos:
+        tests += SLOTests(rules, naming).all()
     return {"rule_files": [rule_file], "evaluation_interval": INTERVAL, "tests": tests}
 
 
-def test_notes(specs: list[ServiceSpec]) -> list[str]:
-    """What the generated tests leave out, and why, for the test file's header."""
-    return [f"{spec.service}/{slo.name}: the SLI is PromQL, not sum(rate(selector)), so no raw "
-            "input can be derived from it; its tests feed the recorded 5m rates "
-            f"({promql.ERRORS_RATE}, {promql.TOTAL_RATE}) and check windows, thresholds and "
-            "alerts, not the query itself; the absent-data and counter-reset tests are left out"
-            + ("" if all(_fed(p) for p in plan(slo).page + plan(slo).ticket) else
-               ", and so are pairs with a window under 5m")
-            + "." for spec in specs for slo in spec.slos if not can_synthesize(slo.sli)]
+@dataclass(frozen=True)
+class PromQLSLINote:
+    """An SLO whose SLI is user PromQL: the test file's header says what its tests leave out."""
+
+    service: str
+    slo: str
+    short_pairs_left_out: bool
+    errors_rate: str = promql.ERRORS_RATE
+    total_rate: str = promql.TOTAL_RATE
+
+
+def promql_sli_notes(svc: ServiceRules) -> list[PromQLSLINote]:
+    return [PromQLSLINote(svc.service, r.slo.name,
+                          not all(_fed(p) for p in r.plan.page + r.plan.ticket))
+            for r in svc.slos if not can_synthesize(r.slo.sli)]
 
 
 def _fed(pair: Pair) -> bool:
-    return pair.window.short >= promql.BASE_WINDOW
+    return pair.window.short >= BASE_WINDOW
 
 
 class SLOTests:
     """The scenarios of one SLO."""
 
-    def __init__(self, spec: ServiceSpec, slo: SLO, where: str, groups: list[dict[str, Any]],
-                 naming: Naming = NATIVE, step: int = PERIOD_STEP) -> None:
-        self.spec = spec
-        self.slo = slo
+    def __init__(self, rules: SLORules, naming: Naming = NATIVE) -> None:
+        self.rules = rules
+        self.spec = spec = rules.spec
+        self.slo = slo = rules.slo
         self.naming = naming
-        self.plan: Plan = plan(slo, step)
-        self.ident = identity(spec.service, slo, naming)
+        self.plan: Plan = rules.plan
+        self.ident = dict(rules.identity)
         self.group = {g: "synthetic" for g in slo.group_by}
-        self.static = {**static_labels(spec, slo, naming), **self.group}
+        self.static = {**dict(rules.static), **self.group}
         self.synthesized = can_synthesize(slo.sli)
+        where = f"{spec.source}: slos[{rules.index}].sli"
         self.feeds = (feeds(slo.sli, self.group, where) if self.synthesized
                       else recorded_feeds(self.static))
-        self.groups = groups
-        self.rule_group = self.groups[0]
         # Fed the recorded rates, the raw series never exist: the absent-data alert always fires.
-        self.alert_names = [r["alert"] for r in self.rule_group["rules"] if "alert" in r
-                            and (self.synthesized or r["alert"] != slo.alerting.absent.name)]
+        self.alert_names = [a.alert for a in rules.alerts
+                            if self.synthesized or a.kind != "absent"]
         self.budget = slo.error_budget
         # A ratio no alert may react to: half the budget, or half the lowest threshold when a
         # pair's factor is below 1 (then even traffic inside the objective would trip it).
@@ -186,10 +187,10 @@ class SLOTests:
 
     def _annotations(self, alert: str, value: str = "", labels: dict[str, str] | None = None
                      ) -> dict[str, str]:
-        rule = next(r for r in self.rule_group["rules"] if r.get("alert") == alert and (
-            labels is None or all(labels.get(k) == v for k, v in r["labels"].items())))
+        rule = next(a for a in self.rules.alerts if a.alert == alert and (
+            labels is None or all(labels.get(k) == v for k, v in a.labels)))
         return {k: v.replace("{{ $value | humanizePercentage }}", value)
-                for k, v in rule.get("annotations", {}).items()}
+                for k, v in rule.annotations}
 
     def extra_fires(self, index: int) -> Test:
         extra = self.slo.alerts[index]
@@ -198,7 +199,7 @@ class SLOTests:
         segments = [Segment(HEALTHY, RATE, Decimal(0)),
                     Segment(after + 1, RATE, _errors(ratio))]
         at = HEALTHY + after
-        expr = expand_placeholders(extra.expr, self.plan, self.ident)
+        expr = next(a.expr for a in self.rules.alerts if a.alert == extra.alert)
         inferred = self._result_labels(expr)
         test = self._group(f"{self.slo.name}: {extra.alert} fires at {_pct(ratio)} errors",
                            segments, alert_checks=[_silent(extra.alert, HEALTHY - 1)])
@@ -228,7 +229,7 @@ class SLOTests:
         checks = [_silent(n, t) for t in (150, end) for n in self.alert_names]
         exprs = [self._no_nan(name, end) for name in self._record_names()]
         exprs.append(self._close_to(promql.error_ratio_name(self.slo.period), ratio, end))
-        exprs.append({"expr": promql.series(promql.error_ratio_name(promql.BASE_WINDOW),
+        exprs.append({"expr": promql.series(promql.error_ratio_name(BASE_WINDOW),
                                             self.ident),
                       "eval_time": _t(end), "exp_samples": []})
         return self._group(f"{self.slo.name}: an hour of zero traffic is not an outage",
@@ -239,7 +240,7 @@ class SLOTests:
         segments = [Segment(60, RATE, _errors(ratio)),
                     Segment(60, RATE, _errors(ratio), reset=True)]
         checks = [_silent(n, t) for t in (62, 70, 120) for n in self.alert_names]
-        exprs = [self._close_to(promql.error_ratio_name(promql.BASE_WINDOW), ratio, 70),
+        exprs = [self._close_to(promql.error_ratio_name(BASE_WINDOW), ratio, 70),
                  {"expr": f"{promql.series(promql.TOTAL_RATE, self.ident)} < 0",
                   "eval_time": _t(62), "exp_samples": []}]
         return self._group(f"{self.slo.name}: a counter reset raises no alert", segments,
@@ -253,7 +254,7 @@ class SLOTests:
         # Idle minutes at the end let the last 5m rates cover the tail (and, with per-step sums,
         # every step that holds them): the period ratio then weighs every minute alike (a
         # rolling window tapers over 5m at each edge).
-        idle = promql.BASE_WINDOW // 60 - (-(self.plan.period_step or 0) // 60)
+        idle = BASE_WINDOW // 60 - (-(self.plan.period_step or 0) // 60)
         segments = [Segment(seg, busy, busy * busy_ratio),
                     Segment(seg, quiet, quiet * quiet_ratio),
                     Segment(idle, Decimal(0), Decimal(0))]
@@ -287,8 +288,7 @@ class SLOTests:
         return list(seen.values())
 
     def _record_names(self) -> list[str]:
-        return list(dict.fromkeys(r["record"] for g in self.groups for r in g["rules"]
-                                  if "record" in r))
+        return list(dict.fromkeys(r.record for r in self.rules.recordings))
 
     def _no_nan(self, name: str, at: int) -> Test:
         sel = name if not name.startswith("slo:") else promql.series(name, self.ident)
@@ -316,8 +316,9 @@ class SLOTests:
         for w in self.plan.windows:
             known[promql.error_ratio_name(w)] = {**self.static,
                                                 self.naming.window: format_duration(w)}
+        exprs = {r.record: r.expr for r in self.rules.recordings if not r.labels}
         for s in self.slo.series:
-            labels = infer_labels(expand_placeholders(s.expr, self.plan, self.ident), known)
+            labels = infer_labels(exprs[s.record], known)
             if labels is not None:
                 known[s.record] = labels
         return known
