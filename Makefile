@@ -10,7 +10,7 @@ RUN_ARGS    ?=
 HEALTH_ARGS ?=
 CHAOS_ARGS  ?=
 
-.PHONY: help venv promtool test lint rules rules-check run health test-e2e-quick chaos-orchestrator bench clean
+.PHONY: help venv promtool test lint rules run health test-e2e-quick chaos-orchestrator bench clean
 
 help:
 	@echo "make run    - render rules, start the demo orchestrator, traffic and Prometheus on 127.0.0.1"

@@ -75,8 +75,3 @@ class Limits:
                     limiter = LabelLimiter(label, self._per_label.get(label, self.cap))
                     self._limiters[label] = limiter
         return limiter
-
-
-def method_label(method: str) -> str:
-    """HTTP method as a bounded label value."""
-    return method if method in KNOWN_METHODS else OTHER

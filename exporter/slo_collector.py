@@ -32,6 +32,7 @@ from exporter.windows import RatioWindows
 from slo.model.durations import format_duration
 from slo.model.selectors import Matcher, Selector
 from slo.model.spec import SLO, EventsSLI, LatencySLI, ServiceSpec
+from slo.model.windows import slo_windows
 
 log = logging.getLogger("exporter")
 
@@ -82,14 +83,6 @@ def _test(m: Matcher) -> Callable[[str], bool]:
     if m.op == "=~":
         return lambda v: pattern.fullmatch(v) is not None
     return lambda v: pattern.fullmatch(v) is None
-
-
-def slo_windows(slo: SLO) -> tuple[int, ...]:
-    """Every alert window (long and short) plus the period, ascending, without repeats."""
-    ws = {slo.period}
-    for bw in slo.alerting.windows:
-        ws.update((bw.long, bw.short))
-    return tuple(sorted(ws))
 
 
 class SLOTracker:
@@ -170,9 +163,6 @@ class SLOSet(Collector):
                     continue
                 seen.add(slo.name)
                 self.trackers.append(SLOTracker(slo, source, clock, lock))
-
-    def for_source(self, source: str) -> list[SLOTracker]:
-        return [t for t in self.trackers if t.source == source]
 
     def describe(self) -> Iterator[Metric]:
         yield from self._families()

@@ -164,8 +164,13 @@ class SLO:
 
     @property
     def error_budget(self) -> Decimal:
-        """Allowed error ratio over the period: ``1 - objective``."""
-        return (100 - self.objective) / 100
+        return error_budget(self.objective)
+
+
+def error_budget(objective: Decimal) -> Decimal:
+    """Allowed error ratio over the period for an objective in percent: ``1 - objective``
+    (99.5 gives exactly 0.005: Decimal keeps the thresholds derived from it exact)."""
+    return (100 - objective) / 100
 
 
 @dataclass(frozen=True)

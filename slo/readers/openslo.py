@@ -37,9 +37,9 @@ from slo.model.spec import (
     LatencySLI,
     RatioQuerySLI,
     ServiceSpec,
+    error_budget,
 )
-from slo.readers.fields import MISSING, Fields, join
-from slo.readers.native import (
+from slo.readers.common import (
     DEFAULT_ABSENT_FOR,
     NAME,
     burn_windows,
@@ -48,6 +48,7 @@ from slo.readers.native import (
     for_duration,
     objective_percent,
 )
+from slo.readers.fields import MISSING, Fields, join
 from slo.readers.promql import QueryError, events_sli, good_events_sli, template, windowed
 
 API_VERSION = "openslo/v1"
@@ -389,7 +390,7 @@ def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any] | Non
 
 def _alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
               objective: Decimal, period: int) -> Alerting | None:
-    budget = (100 - objective) / 100
+    budget = error_budget(objective)
     absent_for = for_duration(f, DEFAULT_ABSENT_FOR, path) or 0
     routes = {s: AlertRoute(f"{base}ErrorBudgetBurn{camel(s)}", (("severity", s),))
               for s in SEVERITIES}

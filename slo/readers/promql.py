@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from slo.model.selectors import LABEL_NAME, Selector, SelectorError, parse_selector
 from slo.model.spec import SLI, WINDOW_PLACEHOLDER, EventsSLI, GoodEventsSLI, QuerySLI
+from slo.readers.common import group_by_labels
 from slo.readers.fields import Fields
-from slo.readers.native import group_by_labels
 
 _WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
 _W = re.escape(WINDOW_PLACEHOLDER)

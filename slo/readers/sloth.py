@@ -22,9 +22,16 @@ from typing import Any
 
 from slo.model.durations import parse_duration
 from slo.model.naming import RESERVED
-from slo.model.spec import SLI, SLO, Alerting, AlertRoute, RatioQuerySLI, ServiceSpec
-from slo.readers.fields import MISSING, Fields, join
-from slo.readers.native import (
+from slo.model.spec import (
+    SLI,
+    SLO,
+    Alerting,
+    AlertRoute,
+    RatioQuerySLI,
+    ServiceSpec,
+    error_budget,
+)
+from slo.readers.common import (
     ALERT_NAME,
     DEFAULT_ABSENT_FOR,
     DEFAULT_PERIOD,
@@ -33,6 +40,7 @@ from slo.readers.native import (
     camel,
     slo_head,
 )
+from slo.readers.fields import MISSING, Fields, join
 from slo.readers.promql import QueryError, events_sli, template
 
 VERSION = "prometheus/v1"
@@ -157,7 +165,8 @@ def _alerting(fields: Fields, value: Any, path: str, default_base: str, objectiv
     del absent_labels[SEVERITY_LABEL]  # the absent alert is no burn-rate alert
     absent = AlertRoute(f"{name or default_base}SLIAbsent", tuple(sorted(absent_labels.items())),
                         (), fields.duration(DEFAULT_ABSENT_FOR, path) or 0)
-    windows = burn_windows(fields, None, join(path, "windows"), (100 - objective) / 100, period)
+    windows = burn_windows(fields, None, join(path, "windows"), error_budget(objective),
+                           period)
     if windows is None:
         return None
     windows = tuple(w for w in windows if w.severity in enabled)

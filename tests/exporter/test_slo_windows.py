@@ -8,9 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from exporter.slo_collector import SLOSet, slo_windows
+from exporter.slo_collector import SLOSet
 from exporter.windows import LADDER, RatioWindows, resolution_for
 from slo.model.durations import format_duration
+from slo.model.windows import slo_windows
 from slo.readers.load import load_default, load_texts
 
 DEFAULT_WINDOWS = (300, 1800, 3600, 7200, 21600, 86400, 259200, 2592000)

@@ -1,0 +1,156 @@
+"""What the readers share: the SLO head, names, objectives, grouping labels and burn windows.
+
+Each reader (:mod:`.native`, :mod:`.sloth`, :mod:`.openslo`) imports from here and never from
+another reader, so a format can change without touching the others.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from slo.model import burnrate
+from slo.model.naming import RESERVED
+from slo.model.spec import BurnWindow
+from slo.readers.fields import Fields, join
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+ALERT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SEVERITIES = ("page", "ticket")
+DEFAULT_PERIOD = "30d"
+DEFAULT_ABSENT_FOR = "10m"
+
+
+def slo_head(fields: Fields, m: dict[str, Any], path: str
+             ) -> tuple[str | None, str, Decimal | None]:
+    """Name, description and objective (percent): read alike in this format and Sloth's."""
+    name = fields.string(m.get("name"), join(path, "name"), NAME,
+                         "an SLO name (lowercase letters, digits, '-' and '_', at most 63)")
+    description = ""
+    if "description" in m:
+        description = fields.text(m["description"], join(path, "description")) or ""
+    return name, description, objective_percent(fields, m.get("objective"), join(path, "objective"))
+
+
+def camel(name: str) -> str:
+    """``requests-availability`` -> ``RequestsAvailability``, for default alert names."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name) if part)
+
+
+def objective_percent(fields: Fields, value: Any, path: str) -> Decimal | None:
+    """An objective in percent, 0 < x < 100 (Sloth's unit too; OpenSLO's target is a ratio)."""
+    d = fields.number(value, path)
+    if d is None:
+        return None
+    if not Decimal(0) < d < Decimal(100):
+        fields.fail(path, f"{value!r} is out of range: an objective is a percent, 0 < x < 100")
+        return None
+    return d
+
+
+def group_by_labels(fields: Fields, value: Any, path: str) -> tuple[str, ...]:
+    items = fields.sequence(value, path) or []
+    out = []
+    for i, item in enumerate(items):
+        label = fields.string(item, join(path, i))
+        if label is None:
+            continue
+        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label) or label.startswith("__"):
+            fields.fail(join(path, i), f"{label!r} is not a valid label name")
+        elif label in RESERVED or label == "le":
+            fields.fail(join(path, i), f"cannot group by {label!r}")
+        elif label in out:
+            fields.fail(join(path, i), f"{label!r} is listed twice")
+        else:
+            out.append(label)
+    return tuple(out)
+
+
+def for_duration(fields: Fields, value: Any, path: str) -> int | None:
+    if value in ("0s", "0m", "0", 0):
+        return 0
+    return fields.duration(value, path)
+
+
+def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
+                 period: int) -> tuple[BurnWindow, ...] | None:
+    """The spec's window pairs, or the workbook's defaults (factors from the period) for None."""
+    if value is None:
+        out = []
+        for i, w in enumerate(burnrate.DEFAULT_WINDOWS):
+            factor = burnrate.burn_factor(w.budget_percent, period, w.long)
+            if w.long > period:
+                fields.fail(path, f"default window {i} ({w.long}s) is longer than the period; "
+                            "list windows that fit")
+                return None
+            out.append(BurnWindow(w.severity, w.long, w.short, factor))
+        return check_factors(fields, out, path, budget)
+    items = fields.sequence(value, path)
+    if items is None:
+        return None
+    if not items:
+        fields.fail(path, "must list at least one window pair")
+        return None
+    out = []
+    for i, item in enumerate(items):
+        w = window_pair(fields, item, join(path, i), period)
+        if w is not None:
+            out.append(w)
+    if len(out) != len(items):
+        return None
+    return check_factors(fields, out, path, budget)
+
+
+def window_pair(fields: Fields, value: Any, path: str, period: int) -> BurnWindow | None:
+    m = fields.mapping(value, path, required=("severity", "long", "short"),
+                       optional=("budget_consumed", "factor"))
+    if m is None:
+        return None
+    severity = m.get("severity")
+    if severity not in SEVERITIES:
+        fields.fail(join(path, "severity"), f"{severity!r} must be one of {', '.join(SEVERITIES)}")
+        severity = None
+    long = fields.duration(m.get("long"), join(path, "long"))
+    short = fields.duration(m.get("short"), join(path, "short"))
+    if ("budget_consumed" in m) == ("factor" in m):
+        fields.fail(path, "needs exactly one of 'budget_consumed' (percent) or 'factor'")
+        return None
+    if long is not None and short is not None:
+        if short >= long:
+            fields.fail(join(path, "short"), "must be shorter than the long window")
+            return None
+        if short < burnrate.MIN_WINDOW:
+            fields.fail(join(path, "short"), "must be at least 1m (rate() needs two samples "
+                        "and the generated tests sample once a minute)")
+            return None
+        if long > period:
+            fields.fail(join(path, "long"), "is longer than the SLO period, which cannot hold it")
+            return None
+    if severity is None or long is None or short is None:
+        return None
+    if "factor" in m:
+        factor = fields.number(m["factor"], join(path, "factor"))
+        if factor is not None and factor <= 0:
+            fields.fail(join(path, "factor"), "must be greater than zero")
+            return None
+    else:
+        share = fields.number(m["budget_consumed"], join(path, "budget_consumed"))
+        if share is not None and not Decimal(0) < share <= 100:
+            fields.fail(join(path, "budget_consumed"), "is a percent of the budget, 0 < x <= 100")
+            return None
+        factor = None if share is None else burnrate.burn_factor(share, period, long)
+    if factor is None:
+        return None
+    return BurnWindow(severity, long, short, factor)
+
+
+def check_factors(fields: Fields, windows: list[BurnWindow], path: str,
+                   budget: Decimal) -> tuple[BurnWindow, ...] | None:
+    ok = True
+    for i, w in enumerate(windows):
+        if not burnrate.can_fire(w.factor, budget):
+            fields.fail(join(path, i), f"burn factor {w.factor} x budget {budget} >= 1: "
+                        "this alert could never fire")
+            ok = False
+    return tuple(windows) if ok else None
