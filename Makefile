@@ -10,12 +10,14 @@ RUN_ARGS    ?=
 HEALTH_ARGS ?=
 CHAOS_ARGS  ?=
 
-.PHONY: help venv promtool test lint rules run health test-e2e-quick chaos-orchestrator bench clean
+.PHONY: help venv promtool test check lint typecheck golden rules run health test-e2e-quick chaos-orchestrator bench clean
 
 help:
 	@echo "make run    - render rules, start the demo orchestrator, traffic and Prometheus on 127.0.0.1"
 	@echo "make test   - ruff, pytest (incl. promtool and end-to-end tests), rules freshness"
+	@echo "make check  - the edit loop: ruff, mypy, unit tests without engines or e2e (< 1 min)"
 	@echo "make rules  - re-render rules/ from the embedded default spec"
+	@echo "make golden - re-render tests/golden/ (every fixture x format x naming)"
 	@echo "make bench  - benchmarks (not part of make test)"
 
 $(STAMP): pyproject.toml
@@ -36,8 +38,18 @@ promtool:
 lint: venv
 	$(BIN)/ruff check .
 
+typecheck: venv
+	$(BIN)/mypy
+
 rules: venv
 	$(BIN)/slo-gen render -o rules
+
+golden: venv
+	$(BIN)/python -m tests.golden_files
+
+# The edit loop: no engine binaries, no processes, no long property runs.
+check: lint typecheck
+	$(BIN)/python -m pytest -q -m "not e2e and not engine and not slow" $(PYTEST_ARGS)
 
 # pytest exits 5 when it collected nothing; that is not a pass, so it fails here too.
 test: venv promtool lint

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from slo.engines import promtool
-from slo.errors import UserError
+from slo.errors import Problem, UserError
 from slo.model.durations import format_duration, parse_duration
 from slo.model.naming import NATIVE, SLOTH
 from slo.model.spec import ServiceSpec
@@ -210,7 +210,7 @@ def _files(files: tuple[str, ...], pattern: str) -> list[str]:
     if files:
         missing = [f for f in files if not Path(f).is_file()]
         if missing:
-            raise UserError([*(f"{m}: no such file" for m in missing)])
+            raise UserError([Problem(m, "", "no such file") for m in missing])
         return list(files)
     found = sorted(glob.glob(str(Path(DEFAULT_RULES_DIR) / pattern)))
     if not found:

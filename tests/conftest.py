@@ -12,6 +12,14 @@ from click.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run a real engine (the ``promtool`` fixture) are marked ``engine``, so
+    ``make check`` can leave them out and stay inside its minute."""
+    for item in items:
+        if "promtool" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)
+
+
 @pytest.fixture(scope="session")
 def promtool() -> str:
     """The real promtool; `make test` installs Debian's prometheus package when it is missing."""

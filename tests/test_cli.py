@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from slo.cli import main
@@ -127,6 +128,7 @@ def test_prometheus_operator_format(tmp_path: Path, cli, promtool) -> None:
     assert check.returncode == 0, check.stdout
 
 
+@pytest.mark.slow
 def test_non_editable_install_renders_outside_the_repo(tmp_path: Path) -> None:
     """The wheel carries the templates and the default spec: render from a plain install."""
     wheel_dir, target = tmp_path / "wheel", tmp_path / "site"

@@ -34,7 +34,7 @@ class LatencySLI:
         """The ``le`` label value as client libraries write it (``0.5``, ``1.0``, ``+Inf``)."""
         from prometheus_client.utils import floatToGoString
 
-        return floatToGoString(self.le)
+        return str(floatToGoString(self.le))  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)

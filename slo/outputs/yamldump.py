@@ -66,6 +66,12 @@ class _Fallback(Exception):
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _RESOLVER = yaml.resolver.Resolver()  # the implicit resolvers CSafeDumper and SafeDumper use
+
+
+def _resolve(text: str) -> str:
+    """The tag a plain scalar ``text`` would load as."""
+    tag: str = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return tag
 _RESOLVED_FIRST = frozenset(k for k in _RESOLVER.yaml_implicit_resolvers if k)
 # Characters LibYAML writes as they are with allow_unicode: printable, no line break (U+2028,
 # U+2029), no tab, nothing outside the BMP (LibYAML escapes those), no BOM.
@@ -97,7 +103,7 @@ def _flat(s: str) -> str | None:
             or (first in "-?" and (len(s) == 1 or s[1] == " "))
             or s.startswith(("---", "..."))
             or (first in _RESOLVED_FIRST
-                and _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) != _STR_TAG)):
+                and _resolve(s) != _STR_TAG)):
         return "'" + s.replace("'", "''") + "'"
     return s
 
@@ -137,8 +143,7 @@ def _other(v: bool | int | float | None) -> str | None:
     text = repr(v).lower()
     if "." not in text and "e" in text:
         text = text.replace("e", ".0e", 1)  # "1e+17" is no YAML float, "1.0e+17" is
-    resolved = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
-    return text if resolved == "tag:yaml.org,2002:float" else None
+    return text if _resolve(text) == "tag:yaml.org,2002:float" else None
 
 
 def _alone(v: Any, col: int, key: str | None, key_text: str) -> str:

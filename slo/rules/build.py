@@ -162,8 +162,9 @@ def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
                 naming: Naming = NATIVE) -> list[Rule]:
     slo = p.slo
     rules: list[Rule] = []
-    for severity, route, pairs in (("page", slo.alerting.page, p.page),
-                                   ("ticket", slo.alerting.ticket, p.ticket)):
+    tiers: tuple[tuple[Literal["page", "ticket"], AlertRoute, tuple[Pair, ...]], ...] = (
+        ("page", slo.alerting.page, p.page), ("ticket", slo.alerting.ticket, p.ticket))
+    for severity, route, pairs in tiers:
         if pairs:
             labels = {**static, naming.severity: severity} if naming.severity else static
             rules.append(_alert(route, burn_alert_expr(p, pairs, ident, naming.window), labels,

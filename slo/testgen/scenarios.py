@@ -16,6 +16,7 @@ from typing import Any
 from slo.model.durations import format_duration
 from slo.model.naming import NATIVE, Naming
 from slo.model.numbers import format_number
+from slo.model.spec import EventsSLI, GoodEventsSLI, LatencySLI
 from slo.model.windows import BASE_WINDOW
 from slo.rules import promql
 from slo.rules.model import ServiceRules, SLORules
@@ -303,7 +304,8 @@ class SLOTests:
 
     def _absent_labels(self) -> dict[str, str]:
         sli = self.slo.sli
-        sel = sli.total if hasattr(sli, "total") else sli.histogram
+        assert isinstance(sli, EventsSLI | GoodEventsSLI | LatencySLI), "only synthesized SLIs"
+        sel = sli.histogram if isinstance(sli, LatencySLI) else sli.total
         return {m.label: m.value for m in sel.matchers if m.op == "="}
 
     def _result_labels(self, expr: str) -> dict[str, str] | None:

@@ -77,6 +77,7 @@ def _metric(text: str, line_start: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+@pytest.mark.slow
 def test_two_workers_one_summed_metrics(gunicorn):
     url, multiproc = gunicorn
 
