@@ -371,7 +371,7 @@ def _notes(t: Timeline, pages: list[Scenario], page_out: Scenario, noise_s: Scen
 
 def _targets(section: Section, t: Timeline, pages: list[Scenario], out_s: Scenario,
              noise_s: Scenario, ours: RuleSet) -> None:
-    """DESIGN.md's alert targets, counting every page-severity alert of ours."""
+    """The alert targets (docs/design.md, README), counting every page-severity alert of ours."""
     by_ratio = {s.errors[-1] / s.requests[-1]: s for s in pages}
     full = by_ratio.get(1.0)
     if full is not None:

@@ -58,7 +58,7 @@ class PassThrough:
 
 
 class HandWritten:
-    """DESIGN.md's reference row: cached ``Counter`` and ``Histogram`` children, nothing else."""
+    """The reference row of the peers' table (BENCHMARKS.md): cached ``Counter`` and ``Histogram`` children, nothing else."""
 
     def __init__(self, app: Any) -> None:
         self.app = app

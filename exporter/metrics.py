@@ -1,7 +1,7 @@
 """The metric contract with the runbook: names, types, labels, buckets and multiprocess modes.
 
-This is the one place that says what the exporter exposes (DESIGN.md, "Metrics the exporter
-exposes"). Everything else records into the objects made here.
+This is the one place that says what the exporter exposes (docs/design.md, "The metric
+contract"). Everything else records into the objects made here.
 """
 
 from __future__ import annotations

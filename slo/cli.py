@@ -73,8 +73,8 @@ def main() -> None:
 @contextmanager
 def _without_cycle_collector() -> Iterator[None]:
     """Rendering allocates hundreds of thousands of small dicts and lists, none in a cycle:
-    reference counting frees them all, and the cycle collector, rescanning them as they pile
-    up, was a quarter of a 1,000-SLO render. Off for the render, back on after."""
+    reference counting frees them all, and the cycle collector would only rescan them as they
+    pile up (BENCHMARKS.md, section 3, measures it). Off for the render, back on after."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -1,8 +1,8 @@
 """YAML text of rendered documents: deterministic bytes, and fast for large specs.
 
 PyYAML (through LibYAML) is the reference for every byte; its representer is pure Python and
-was three quarters of rendering a thousand SLOs, so :func:`to_yaml` lays out the common cases
-itself, the way LibYAML does, and hands everything else back to PyYAML.
+dominates a large render (BENCHMARKS.md, section 3), so :func:`to_yaml` lays out the common
+cases itself, the way LibYAML does, and hands everything else back to PyYAML.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ _Dumper.add_representer(str, _str)
 def _to_yaml_pyyaml(data: Any) -> str:
     """The reference: what :func:`to_yaml` must return byte for byte.
 
-    PyYAML's representer is pure Python and was three quarters of a large render, so
     :func:`to_yaml` writes the common cases itself and comes back here for the rest.
     """
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True,
