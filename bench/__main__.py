@@ -71,8 +71,8 @@ def document(sections: list[Section], total: float, quick: bool, started: dateti
         "median of at least 5 runs or evaluations, and every ratio compares variants measured "
         "in the same run, interleaved, because the machine is shared and absolute timings "
         "drift; the alert-quality figures are exact promtool semantics, deterministic, one run. "
-        "Targets come from the project's issues (docs/design.md); a missed target says by how much and what "
-        "would close it. "
+        "Targets come from the project's issues (docs/design.md); a missed target says by how "
+        "much and what would close it. "
         "`python -m bench NAME...` runs some of them (middleware, scrape, render, rule-eval, "
         "alert-quality), `--quick` on tiny sizes.",
         "",

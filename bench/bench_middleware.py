@@ -58,7 +58,8 @@ class PassThrough:
 
 
 class HandWritten:
-    """The reference row of the peers' table (BENCHMARKS.md): cached ``Counter`` and ``Histogram`` children, nothing else."""
+    """The peers' reference row (BENCHMARKS.md): cached ``Counter`` and ``Histogram``
+    children, nothing else."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
