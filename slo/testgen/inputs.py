@@ -7,6 +7,7 @@ so a selector typo or a wrong matcher shows up as a failing test, not as silence
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -97,7 +98,9 @@ def _good_and_total(good: Selector, total: Selector, group: dict[str, str],
     return [Feed(_series(total.metric, ok), "good"), Feed(_series(total.metric, bad), "errors")]
 
 
-def gauge_values(segments: list[Segment], share: str) -> str:
+# Scenarios repeat across SLOs of one shape: the same segments give the same notation.
+@lru_cache(maxsize=4096)
+def gauge_values(segments: tuple[Segment, ...], share: str) -> str:
     """promtool's notation for a per-second rate held for each segment's minutes; sample ``i``
     is minute ``i``'s rate, as a counter's increment at ``i`` is minute ``i``'s events, and
     sample 0 is no traffic, as a counter's first sample counts no events."""
@@ -108,7 +111,8 @@ def gauge_values(segments: list[Segment], share: str) -> str:
     return " ".join(parts)
 
 
-def values(segments: list[Segment], share: str) -> str:
+@lru_cache(maxsize=4096)
+def values(segments: tuple[Segment, ...], share: str) -> str:
     """promtool's expanding notation for a counter fed minute by minute."""
     parts = ["0"]
     value = Decimal(0)

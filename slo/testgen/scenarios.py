@@ -271,7 +271,7 @@ class SLOTests:
                exprs: list[Test] | None = None, extend_to: int | None = None) -> Test:
         series = []
         for feed in self.feeds:
-            text = (gauge_values if feed.per_second else values)(segments, feed.share)
+            text = (gauge_values if feed.per_second else values)(tuple(segments), feed.share)
             if extend_to is not None:
                 text += f" _x{extend_to}"
             series.append({"series": feed.selector_text, "values": text})
