@@ -57,16 +57,16 @@ test: venv promtool lint
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 run: venv promtool
-	$(BIN)/python -m exporter.demo.stack $(RUN_ARGS)
+	$(BIN)/python -m demo.stack $(RUN_ARGS)
 
 health: venv
-	$(BIN)/python -m exporter.demo.health $(HEALTH_ARGS)
+	$(BIN)/python -m demo.health $(HEALTH_ARGS)
 
 test-e2e-quick: venv promtool
 	$(BIN)/python -m pytest -m e2e -x -q
 
 chaos-orchestrator: venv
-	$(BIN)/python -m exporter.demo.chaos --dependency pms --outage $(CHAOS_ARGS)
+	$(BIN)/python -m demo.chaos --dependency pms --outage $(CHAOS_ARGS)
 
 bench: venv promtool
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -16,8 +16,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that run a real engine (the ``promtool`` fixture) are marked ``engine``, so
     ``make check`` can leave them out and stay inside its minute."""
     for item in items:
-        if "promtool" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "promtool" in fixtures:
             item.add_marker(pytest.mark.engine)
+        if "installed_wheel" in fixtures:  # builds and pip-installs the wheel
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -128,15 +129,24 @@ def test_prometheus_operator_format(tmp_path: Path, cli, promtool) -> None:
     assert check.returncode == 0, check.stdout
 
 
-@pytest.mark.slow
-def test_non_editable_install_renders_outside_the_repo(tmp_path: Path) -> None:
-    """The wheel carries the templates and the default spec: render from a plain install."""
-    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The project's wheel, built without isolation, and a ``pip install --target`` of it."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    wheel_dir, target = tmp / "wheel", tmp / "site"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(wheel_dir), str(ROOT)], check=True)
     (wheel,) = wheel_dir.glob("*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(target), str(wheel)], check=True)
+    return wheel, target
+
+
+def test_non_editable_install_renders_outside_the_repo(
+    tmp_path: Path, installed_wheel: tuple[Path, Path]
+) -> None:
+    """The wheel carries the templates and the default spec: render from a plain install."""
+    _, target = installed_wheel
     out = tmp_path / "out"
     code = ("import slo, sys; from slo.cli import main; "
             "assert slo.__file__.startswith(sys.argv[1]), slo.__file__; "
@@ -146,3 +156,31 @@ def test_non_editable_install_renders_outside_the_repo(tmp_path: Path) -> None:
                    check=True, capture_output=True)
     assert (out / "orchestrator.rules.yml").read_bytes() == (
         ROOT / "rules" / "orchestrator.rules.yml").read_bytes()
+
+
+def test_wheel_ships_the_library_without_the_demo(installed_wheel: tuple[Path, Path]) -> None:
+    """The demo is a program of this checkout (``make run``), not something users install."""
+    wheel, _ = installed_wheel
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    packages = {n.split("/", 1)[0] for n in names if "/" in n and ".dist-info/" not in n}
+    assert packages == {"exporter", "slo"}
+    assert [n for n in names if "demo" in n.split("/")[:-1]] == []
+    assert "exporter/asgi.py" in names and "slo/cli.py" in names
+
+
+def test_importing_the_exporter_imports_no_web_framework(
+    tmp_path: Path, installed_wheel: tuple[Path, Path]
+) -> None:
+    """``import exporter`` from the installed wheel pulls in neither Starlette nor the demo's
+    other dependencies (they are installed here, so only the exporter's imports keep them out)."""
+    _, target = installed_wheel
+    code = ("import sys, exporter; assert exporter.__file__.startswith(sys.argv[1]), "
+            "exporter.__file__; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('starlette', 'fastapi', 'uvicorn', 'httpx', 'demo')))")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    proc = subprocess.run([sys.executable, "-c", code, str(target)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    import starlette  # noqa: F401  (the check above means something only if it is installed)

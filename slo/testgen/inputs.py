@@ -7,10 +7,10 @@ so a selector typo or a wrong matcher shows up as a failing test, not as silence
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from slo.errors import UserError
 from slo.model.numbers import format_number, quantize

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from exporter.demo import traffic
-from exporter.demo.app import DemoSettings, create_app
-from exporter.demo.breaker import CLOSED, HALF_OPEN, OPEN, BreakerConfig, CircuitBreaker
-from exporter.demo.faults import Fault, FaultError, parse_fault_flag
+from demo import traffic
+from demo.app import DemoSettings, create_app
+from demo.breaker import CLOSED, HALF_OPEN, OPEN, BreakerConfig, CircuitBreaker
+from demo.faults import Fault, FaultError, parse_fault_flag
 
 TOKEN = "t" * 24
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

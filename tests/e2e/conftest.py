@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.demo import procs
+from demo import procs
 from tests.e2e.e2e_fleet import CHILDREN, E2E_SPEC, Fleet, render, start_fleet, wait_for
 
 

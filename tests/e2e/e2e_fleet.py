@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.demo import procs, promconfig
-from exporter.demo.promapi import PromAPI
+from demo import procs, promconfig
+from demo.promapi import PromAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_SPEC = Path(__file__).with_name("orchestrator-e2e.yaml")
@@ -106,7 +106,7 @@ class Instance:
 
     def start(self) -> None:
         self.child = spawn(f"demo-{self.index}", [
-            sys.executable, "-m", "exporter.demo", "--port", str(self.port),
+            sys.executable, "-m", "demo", "--port", str(self.port),
             "--metrics-port", str(self.metrics_port), "--instance", f"demo-{self.index}",
             "--seed", str(self.index), "--breaker-recovery-timeout", "1", *self.extra_args,
         ], self.log, env={"DEMO_ADMIN_TOKEN": self.token})
@@ -135,7 +135,7 @@ class Fleet:
 
     def traffic(self, rate: float, duration: float, seed: int = 1) -> procs.Child:
         """The real traffic generator against both instances, in the background."""
-        args = [sys.executable, "-m", "exporter.demo.traffic", "--rate", str(rate),
+        args = [sys.executable, "-m", "demo.traffic", "--rate", str(rate),
                 "--duration", str(duration), "--seed", str(seed)]
         for url in self.urls:
             args += ["--target", url]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.demo import chaos
+from demo import chaos
 from tests.e2e.e2e_fleet import Fleet, wait_for
 
 pytestmark = pytest.mark.e2e

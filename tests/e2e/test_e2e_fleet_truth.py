@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from exporter.demo import traffic
+from demo import traffic
 from tests.e2e.e2e_fleet import Fleet, wait_for
 
 pytestmark = pytest.mark.e2e

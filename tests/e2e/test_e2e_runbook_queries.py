@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.demo.promapi import PromError
+from demo.promapi import PromError
 from tests.e2e.e2e_fleet import ROOT, Fleet, wait_for
 
 pytestmark = pytest.mark.e2e

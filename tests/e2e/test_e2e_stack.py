@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.demo import procs
-from exporter.demo.promapi import PromAPI
+from demo import procs
+from demo.promapi import PromAPI
 from tests.e2e.e2e_fleet import ROOT, spawn, wait_for
 
 pytestmark = pytest.mark.e2e

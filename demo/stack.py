@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from exporter.demo import procs, promconfig, state
-from exporter.demo.auth import new_token, read_token, write_token
-from exporter.demo.promapi import PromAPI
+from demo import procs, promconfig, state
+from demo.auth import new_token, read_token, write_token
+from demo.promapi import PromAPI
 
 #: What the banner suggests trying (the full table is docs/runbook-queries.md).
 TRY_QUERIES = (
@@ -37,7 +37,7 @@ TRY_QUERIES = (
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m exporter.demo.stack",
+    p = argparse.ArgumentParser(prog="python -m demo.stack",
                                 description="Run the demo orchestrator, traffic and Prometheus.")
     p.add_argument("--var-dir", type=Path, default=state.DEFAULT_DIR,
                    help="where config, data, logs and state go (default var/demo)")
@@ -110,7 +110,7 @@ class Stack:
         logs = var / "logs"
 
         demo = self._spawn("demo", [
-            sys.executable, "-m", "exporter.demo", "--port", str(args.port),
+            sys.executable, "-m", "demo", "--port", str(args.port),
             "--metrics-port", str(args.metrics_port), "--admin-token-file", str(token_file),
             "--instance", "demo-1"], logs / "demo.log")
         procs.wait_http(demo, self.app_url + "/health")
@@ -125,7 +125,7 @@ class Stack:
 
         if not args.no_traffic:
             self._spawn("traffic", [
-                sys.executable, "-m", "exporter.demo.traffic", "--target", self.app_url,
+                sys.executable, "-m", "demo.traffic", "--target", self.app_url,
                 "--rate", str(args.rate), "--duration", str(args.duration or 7 * 86400)],
                 logs / "traffic.log")
         state.StackState([self.app_url], [self.metrics_url], self.prom_url, str(token_file),

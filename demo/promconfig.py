@@ -30,7 +30,7 @@ def config(targets: Sequence[str], rule_files: Sequence[Path], scrape_interval: 
             "static_configs": [{"targets": list(targets), "labels": {"service": "orchestrator"}}],
         }],
     }
-    return "# Written by exporter.demo: the demo stack's Prometheus.\n" + yaml.safe_dump(
+    return "# Written by demo.promconfig: the demo stack's Prometheus.\n" + yaml.safe_dump(
         doc, sort_keys=False)
 
 

@@ -1,6 +1,6 @@
 """Run one demo orchestrator: the app with uvicorn, ``/metrics`` on a separate port.
 
-``python -m exporter.demo --port 8000 --metrics-port 9464 --admin-token-file var/demo/admin-token``
+``python -m demo --port 8000 --metrics-port 9464 --admin-token-file var/demo/admin-token``
 
 ``/metrics`` is served by the exporter's own server (:func:`exporter.start_server`) on its own
 port rather than as an app route, so Prometheus' scrapes are not requests of the orchestrator
@@ -15,11 +15,11 @@ import logging
 import sys
 from pathlib import Path
 
-from exporter.demo.auth import new_token, read_token, write_token
-from exporter.demo.breaker import BreakerConfig
-from exporter.demo.faults import Fault, FaultError, parse_fault_flag
+from demo.auth import new_token, read_token, write_token
+from demo.breaker import BreakerConfig
+from demo.faults import Fault, FaultError, parse_fault_flag
 
-log = logging.getLogger("exporter.demo")
+log = logging.getLogger("demo")
 
 
 def _fault(text: str) -> tuple[str, Fault]:
@@ -30,7 +30,7 @@ def _fault(text: str) -> tuple[str, Fault]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m exporter.demo",
+    p = argparse.ArgumentParser(prog="python -m demo",
                                 description="Run the demo orchestrator (one instance).")
     p.add_argument("--host", default="127.0.0.1", help="address of the app and /metrics")
     p.add_argument("--port", type=int, default=8000, help="app port (default 8000)")
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import uvicorn
 
+    from demo.app import DemoSettings, create_app
     from exporter import start_server
-    from exporter.demo.app import DemoSettings, create_app
 
     try:
         breaker = BreakerConfig(args.breaker_failure_threshold, args.breaker_recovery_timeout,

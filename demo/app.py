@@ -32,17 +32,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from demo import validation
+from demo.auth import BearerAuth
+from demo.breaker import BreakerConfig, CircuitBreaker, CircuitOpenError
+from demo.faults import Fault, FaultTable
+from demo.simulated import ROUTE_ERROR_TYPES, Dependencies, DependencyFailure
 from exporter import Instrumentation, instrument_app
-from exporter.demo import validation
-from exporter.demo.auth import BearerAuth
-from exporter.demo.breaker import BreakerConfig, CircuitBreaker, CircuitOpenError
-from exporter.demo.faults import Fault, FaultTable
-from exporter.demo.simulated import ROUTE_ERROR_TYPES, Dependencies, DependencyFailure
 from exporter.instrumentation import PRECREATED_ERROR_TYPES
 from exporter.routes import starlette_templates
 from slo.model.spec import ServiceSpec
 
-log = logging.getLogger("exporter.demo")
+log = logging.getLogger("demo")
 
 MAX_BODY = 256 * 1024
 BOOKING_WORDS = ("reserv", "book", "room", "availab", "stay", "night")

@@ -13,9 +13,9 @@ import asyncio
 import random
 from dataclasses import dataclass
 
+from demo.breaker import CircuitBreaker
+from demo.faults import FaultTable
 from exporter import Instrumentation
-from exporter.demo.breaker import CircuitBreaker
-from exporter.demo.faults import FaultTable
 
 #: Per dependency: (base latency seconds, timeout seconds, operations).
 PROFILES: dict[str, tuple[float, float, tuple[str, ...]]] = {

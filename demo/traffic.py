@@ -1,6 +1,6 @@
 """Steady, bounded traffic against demo instances with the orchestrator's endpoint mix.
 
-``python -m exporter.demo.traffic --target http://127.0.0.1:8000 --rate 10 --duration 60``
+``python -m demo.traffic --target http://127.0.0.1:8000 --rate 10 --duration 60``
 
 Requests start on a fixed schedule (``rate`` per second, so a slow answer does not lower the
 offered load), are spread round-robin over the targets, and stop after ``--duration`` seconds or
@@ -209,7 +209,7 @@ async def send(targets: Sequence[str], requests: Iterable[Planned], rate: float,
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m exporter.demo.traffic",
+    p = argparse.ArgumentParser(prog="python -m demo.traffic",
                                 description="Drive demo instances with steady, bounded traffic.")
     p.add_argument("--target", action="append", default=[],
                    help="base URL of a demo instance (repeat for several; loopback only; "

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from exporter.demo import promconfig, state
-from exporter.demo.promapi import PromAPI, PromError
+from demo import promconfig, state
+from demo.promapi import PromAPI, PromError
 
 
 def checks(st: state.StackState) -> Iterator[tuple[bool, str]]:
@@ -64,7 +64,7 @@ def checks(st: state.StackState) -> Iterator[tuple[bool, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m exporter.demo.health",
+    p = argparse.ArgumentParser(prog="python -m demo.health",
                                 description="Check the demo stack started by `make run`.")
     p.add_argument("--state-dir", type=Path, default=state.DEFAULT_DIR,
                    help="where `make run` wrote state.json (default var/demo)")

@@ -19,6 +19,10 @@ from pathlib import Path
 
 import httpx
 
+#: The checkout this demo runs from. The demo is not installed (it is not in the wheel), so
+#: children started as ``python -m demo...`` find it through PYTHONPATH, whatever their cwd.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
 
 class StartError(RuntimeError):
     """A child exited or never became ready."""
@@ -59,12 +63,18 @@ class Child:
 
 def spawn(name: str, argv: Sequence[str], log: Path, env: dict[str, str] | None = None,
           cwd: Path | None = None) -> Child:
-    """Start ``argv`` in a new session with stdout and stderr appended to ``log``."""
+    """Start ``argv`` in a new session with stdout and stderr appended to ``log``.
+
+    The child's PYTHONPATH starts with :data:`CHECKOUT`, so ``python -m demo`` works in it.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
+    child_env = {**os.environ, **(env or {})}
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(CHECKOUT), child_env.get("PYTHONPATH", "")) if p)
     with open(log, "ab") as out:
         popen = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True,
-                                 env={**os.environ, **(env or {})}, cwd=cwd)
+                                 env=child_env, cwd=cwd)
     return Child(name, popen, log)
 
 

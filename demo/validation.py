@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.demo.breaker import BreakerConfig
-from exporter.demo.faults import Fault, FaultError, canonical
+from demo.breaker import BreakerConfig
+from demo.faults import Fault, FaultError, canonical
 
 RESERVATION_ID = re.compile(r"[A-Za-z0-9-]{1,32}")
 PHONE = re.compile(r"\+?[0-9]{6,15}")

@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
-from exporter.demo import state
-from exporter.demo.auth import TOKEN_ENV, read_token
-from exporter.demo.faults import DEPENDENCIES
+from demo import state
+from demo.auth import TOKEN_ENV, read_token
+from demo.faults import DEPENDENCIES
 
 
 class ChaosError(RuntimeError):
@@ -56,7 +56,7 @@ def clear(app_urls: list[str], token: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m exporter.demo.chaos",
+    p = argparse.ArgumentParser(prog="python -m demo.chaos",
                                 description="Inject a dependency fault into the running demo.")
     p.add_argument("--dependency", default="pms", choices=DEPENDENCIES)
     p.add_argument("--outage", action="store_true", help="the dependency is down")
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         inject(st.app_urls, token, fault)
         print(f"chaos: injected {fault} into {', '.join(st.app_urls)}", flush=True)
         if args.duration <= 0:
-            print("chaos: left in place; `python -m exporter.demo.chaos --clear` removes it")
+            print("chaos: left in place; `python -m demo.chaos --clear` removes it")
             return 0
         print(f"chaos: watch {st.prometheus_url}/alerts; clearing in {args.duration:g}s "
               "(Ctrl-C clears now)", flush=True)
