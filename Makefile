@@ -10,12 +10,13 @@ RUN_ARGS    ?=
 HEALTH_ARGS ?=
 CHAOS_ARGS  ?=
 
-.PHONY: help venv promtool test lint rules rules-check run health test-e2e-quick chaos-orchestrator bench clean
+.PHONY: help venv promtool engines test lint rules rules-check run health test-e2e-quick chaos-orchestrator bench clean
 
 help:
 	@echo "make run    - render rules, start the demo orchestrator, traffic and Prometheus on 127.0.0.1"
 	@echo "make test   - ruff, pytest (incl. promtool and end-to-end tests), rules freshness"
 	@echo "make rules  - re-render rules/ from the embedded default spec"
+	@echo "make engines - fetch Prometheus 3.5/2.53, VictoriaMetrics, Alertmanager into .tools/ (make test does)"
 	@echo "make bench  - benchmarks (not part of make test)"
 
 $(STAMP): pyproject.toml
@@ -33,6 +34,12 @@ promtool:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
+# The other rule engines (Prometheus 3.5 and 2.53, VictoriaMetrics, Alertmanager 0.33 and 0.25),
+# unpacked from Debian packages into .tools/ without installing them; paths in .tools/engines.env.
+# Instant when they are in place; `.ci/fetch-engines --refresh` looks for newer packages.
+engines: promtool
+	@.ci/fetch-engines
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -40,11 +47,11 @@ rules: venv
 	$(BIN)/slo-gen render -o rules
 
 # pytest exits 5 when it collected nothing; that is not a pass, so it fails here too.
-test: venv promtool lint
+test: venv promtool engines lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-run: venv promtool
+run: venv promtool engines
 	$(BIN)/python -m exporter.demo.stack $(RUN_ARGS)
 
 health: venv
