@@ -10,7 +10,7 @@ RUN_ARGS    ?=
 HEALTH_ARGS ?=
 CHAOS_ARGS  ?=
 
-.PHONY: help venv promtool test check lint typecheck golden rules run health test-e2e-quick chaos-orchestrator bench clean
+.PHONY: help venv promtool engines test check lint typecheck golden rules run health test-e2e-quick chaos-orchestrator bench clean
 
 help:
 	@echo "make run    - render rules, start the demo orchestrator, traffic and Prometheus on 127.0.0.1"
@@ -18,6 +18,7 @@ help:
 	@echo "make check  - the edit loop: ruff, mypy, unit tests without engines or e2e (< 1 min)"
 	@echo "make rules  - re-render rules/ from the embedded default spec"
 	@echo "make golden - re-render tests/golden/ (every fixture x format x naming)"
+	@echo "make engines - fetch Prometheus 3.5/2.53, VictoriaMetrics, Alertmanager into .tools/ (make test does)"
 	@echo "make bench  - benchmarks (not part of make test)"
 
 $(STAMP): pyproject.toml
@@ -34,6 +35,12 @@ promtool:
 	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+# The other rule engines (Prometheus 3.5 and 2.53, VictoriaMetrics, Alertmanager 0.33 and 0.25),
+# unpacked from Debian packages into .tools/ without installing them; paths in .tools/engines.env.
+# Instant when they are in place; `.ci/fetch-engines --refresh` looks for newer packages.
+engines: promtool
+	@.ci/fetch-engines
 
 lint: venv
 	$(BIN)/ruff check .
@@ -52,11 +59,11 @@ check: lint typecheck
 	$(BIN)/python -m pytest -q -m "not e2e and not engine and not slow" $(PYTEST_ARGS)
 
 # pytest exits 5 when it collected nothing; that is not a pass, so it fails here too.
-test: venv promtool lint
+test: venv promtool engines lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-run: venv promtool
+run: venv promtool engines
 	$(BIN)/python -m demo.stack $(RUN_ARGS)
 
 health: venv
