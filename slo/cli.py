@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from slo.engines import promtool
+from slo.engines import promtool, vmalert
 from slo.errors import Problem, UserError
 from slo.model.durations import format_duration, parse_duration
 from slo.model.naming import NATIVE, SLOTH
@@ -31,6 +31,7 @@ from slo.rules.build import build_services
 from slo.rules.plan import PERIOD_STEP
 
 DEFAULT_RULES_DIR = "rules"
+ENGINES = ("prometheus", "vmalert")
 
 
 def _user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -150,7 +151,7 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
 def _precheck(files: list[Rendered]) -> None:
     """Check what would be written with the real promtool, in a scratch directory."""
     try:
-        promtool.promtool_path()
+        binary = promtool.promtool()
     except UserError:
         click.echo("note: promtool not found, rendered rules were not checked", err=True)
         return
@@ -162,7 +163,7 @@ def _precheck(files: list[Rendered]) -> None:
             p = Path(tmp) / f.name
             p.write_text(f.check_text, encoding="utf-8")
             paths.append(str(p))
-        result = promtool.check_rules(paths)
+        result = promtool.check_rules(paths, binary)
         if not result.ok:
             raise UserError(f"rendered rules failed promtool check (nothing written):\n"
                             f"{result.output}")
@@ -218,23 +219,53 @@ def _files(files: tuple[str, ...], pattern: str) -> list[str]:
     return found
 
 
+def _promtool_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--promtool", "promtool_path", metavar="PATH", default=None,
+        help="The promtool to run (default: $PROMTOOL, else the newest promtool on PATH or "
+             "in .tools/, where `make engines` puts Prometheus 3.5 and 2.53).")(fn)
+
+
 @main.command("check")
 @click.argument("files", nargs=-1, metavar="[FILE]...")
+@_promtool_option
 @_user_errors
-def check_cmd(files: tuple[str, ...]) -> None:
-    """promtool check rules --lint=all --lint-fatal on FILES (default rules/*.rules.yml)."""
-    _report(promtool.check_rules(_files(files, "*.rules.yml")))
+def check_cmd(files: tuple[str, ...], promtool_path: str | None) -> None:
+    """promtool check rules --lint=all --lint-fatal on FILES (default rules/*.rules.yml).
+
+    Prints which promtool ran and its version first.
+    """
+    paths = _files(files, "*.rules.yml")
+    _report(promtool.check_rules(paths, promtool.promtool(promtool_path)))
 
 
 @main.command("test")
 @click.argument("files", nargs=-1, metavar="[FILE]...")
+@click.option("--engine", type=click.Choice(ENGINES), default="prometheus", show_default=True,
+              help="prometheus: `promtool test rules`. vmalert: VictoriaMetrics' "
+                   "`vmalert-tool unittest`, on a converted copy of each file (MetricsQL "
+                   "semantics; see docs/engines.md).")
+@_promtool_option
+@click.option("--vmalert-tool", "vmalert_tool_path", metavar="PATH", default=None,
+              help="The vmalert-tool to run with --engine vmalert (default: $VMALERT_TOOL, "
+                   "else the one on PATH or in .tools/).")
 @_user_errors
-def test_cmd(files: tuple[str, ...]) -> None:
-    """promtool test rules on FILES (default rules/*.test.yml)."""
-    _report(promtool.run_rule_tests(_files(files, "*.test.yml")))
+def test_cmd(files: tuple[str, ...], engine: str, promtool_path: str | None,
+             vmalert_tool_path: str | None) -> None:
+    """Run the rule unit tests in FILES (default rules/*.test.yml) on a real engine.
+
+    Supported engines: Prometheus' promtool (3.x and 2.x; the newest found is the default)
+    and VictoriaMetrics' vmalert-tool. Prints which binary ran and its version first.
+    """
+    paths = _files(files, "*.test.yml")
+    if engine == "vmalert":
+        _report(vmalert.run_rule_tests(paths, vmalert.vmalert_tool(vmalert_tool_path)))
+    else:
+        _report(promtool.run_rule_tests(paths, promtool.promtool(promtool_path)))
 
 
 def _report(result: promtool.Result) -> None:
+    click.echo(f"engine: {result.engine.describe()}")
     click.echo(result.output)
     if not result.ok:
         sys.exit(1)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 
-from slo.errors import UserError
-
-INSTALL_HINT = ("promtool not found on PATH: install Debian's prometheus package "
-                "(sudo apt-get install prometheus) or a Prometheus release that ships promtool")
+from slo.engines.discovery import Binary, find
 
 
 @dataclass(frozen=True)
@@ -17,25 +13,23 @@ class Result:
     ok: bool
     returncode: int
     output: str
+    engine: Binary
 
 
-def promtool_path() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        raise UserError(INSTALL_HINT)
-    return path
+def promtool(explicit: str | None = None) -> Binary:
+    return find("promtool", explicit)
 
 
-def check_rules(files: list[str]) -> Result:
+def check_rules(files: list[str], binary: Binary | None = None) -> Result:
     """``promtool check rules --lint=all --lint-fatal``: exit 0 ok, 1 invalid, 3 lint."""
-    return _run(["check", "rules", "--lint=all", "--lint-fatal", *files])
+    return run(binary or promtool(), ["check", "rules", "--lint=all", "--lint-fatal", *files])
 
 
-def run_rule_tests(files: list[str]) -> Result:
-    return _run(["test", "rules", *files])
+def run_rule_tests(files: list[str], binary: Binary | None = None) -> Result:
+    return run(binary or promtool(), ["test", "rules", *files])
 
 
-def _run(args: list[str]) -> Result:
-    proc = subprocess.run([promtool_path(), *args], capture_output=True, text=True,
-                          check=False)
-    return Result(proc.returncode == 0, proc.returncode, (proc.stdout + proc.stderr).strip())
+def run(binary: Binary, args: list[str]) -> Result:
+    proc = subprocess.run([binary.path, *args], capture_output=True, text=True, check=False)
+    return Result(proc.returncode == 0, proc.returncode, (proc.stdout + proc.stderr).strip(),
+                  binary)
