@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from demo import procs, promconfig, state
+from demo import engines, procs, promconfig, state
 from demo.auth import new_token, read_token, write_token
 from demo.promapi import PromAPI
 
@@ -52,7 +52,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-traffic", action="store_true", help="do not start the traffic generator")
     p.add_argument("--duration", type=float,
                    help="stop by itself after this many seconds (default: run until Ctrl-C)")
-    p.add_argument("--prometheus", default="prometheus", help="the prometheus binary")
+    p.add_argument("--prometheus", default=None, metavar="PATH",
+                   help="the prometheus binary (default: $PROMETHEUS, else Prometheus 3.5 from "
+                        "`make engines` (.tools/engines.env), else prometheus on PATH)")
     return p
 
 
@@ -98,9 +100,8 @@ class Stack:
 
     def start(self) -> None:
         args, var = self.args, self.var
-        if shutil.which(args.prometheus) is None:
-            raise procs.StartError(f"{args.prometheus!r} not found: run `make promtool` "
-                                   "(installs Debian's prometheus package)")
+        self.prometheus = engines.prometheus(args.prometheus)
+        print(f"stack: running {self.prometheus.describe()}", flush=True)
         _check_ports(args)
         var.mkdir(parents=True, exist_ok=True)
         token_file = var / state.TOKEN_FILE
@@ -119,7 +120,7 @@ class Stack:
         config_file.write_text(promconfig.config([f"127.0.0.1:{args.metrics_port}"], rules,
                                                  args.scrape_interval))
         prom = self._spawn("prometheus", promconfig.argv(
-            args.prometheus, config_file, var / "data", f"127.0.0.1:{args.prometheus_port}"),
+            self.prometheus.path, config_file, var / "data", f"127.0.0.1:{args.prometheus_port}"),
             logs / "prometheus.log")
         procs.wait_http(prom, self.prom_url + "/-/ready", timeout=60)
 
@@ -157,6 +158,7 @@ class Stack:
             "GET /reservations/{id})",
             f"  /metrics       {self.metrics_url}",
             f"  Prometheus     {prom}   (alerts: {prom}/alerts, rules: {prom}/rules)",
+            f"                 {self.prometheus.describe()}",
             f"  logs, config   {self.var}",
             f"  admin token    {token_file}",
             "",

@@ -6,13 +6,12 @@ other's traffic or alerts; the module's finalizer stops it, also when a test fai
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from demo import procs
+from demo import engines, procs
 from tests.e2e.e2e_fleet import CHILDREN, E2E_SPEC, Fleet, render, start_fleet, wait_for
 
 
@@ -25,11 +24,31 @@ def _stop_leftovers() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def prometheus_bin() -> str:
-    path = shutil.which("prometheus")
-    if path is None:
-        pytest.fail("prometheus is not installed: run `make promtool` (Debian's prometheus)")
-    return path
+def prometheus_engine(request: pytest.FixtureRequest) -> engines.Engine:
+    """The Prometheus the fleets run: ``$PROMETHEUS``, else 3.5 from ``make engines``, else
+    ``prometheus`` on PATH (``PROMETHEUS=/usr/bin/prometheus`` runs the suite on 2.42)."""
+    try:
+        engine = engines.prometheus()
+    except procs.StartError as exc:
+        pytest.fail(str(exc))
+    _announce(request, f"e2e: {engine.describe()}")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin(prometheus_engine: engines.Engine) -> str:
+    return prometheus_engine.path
+
+
+def _announce(request: pytest.FixtureRequest, line: str) -> None:
+    """One line on the terminal (also under -q and with output captured)."""
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

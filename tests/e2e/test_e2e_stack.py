@@ -42,7 +42,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, prometheus_bin: str
     ports = {"--port": procs.free_port(), "--metrics-port": procs.free_port(),
              "--prometheus-port": procs.free_port()}
     args = " ".join(f"{k} {v}" for k, v in ports.items())
-    run_args = f"--var-dir {var} {args} --scrape-interval 1s --rate 20 --duration 240"
+    run_args = (f"--var-dir {var} {args} --scrape-interval 1s --rate 20 --duration 240 "
+                f"--prometheus {prometheus_bin}")
     child = spawn("make run", [*MAKE, "run", f"RUN_ARGS={run_args}"], var / "make-run.log")
     pids: dict[str, int] = {}
     try:
@@ -56,6 +57,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory, prometheus_bin: str
         procs.stop(child, timeout=20)
         for pid in pids.values():  # only if the stack failed to stop its children
             procs.stop_group(pid, timeout=5)
+
+
+def test_the_stack_says_which_prometheus_runs(stack: tuple[procs.Child, Path, str],
+                                             prometheus_bin: str) -> None:
+    child, _, _ = stack
+    log = child.log.read_text()
+    assert "stack: running prometheus " in log and f"({prometheus_bin})" in log, log[-2000:]
 
 
 def test_triage_query_returns_a_value(stack: tuple[procs.Child, Path, str]) -> None:
