@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from demo import engines, procs
-from tests.e2e.e2e_fleet import CHILDREN, E2E_SPEC, Fleet, render, start_fleet, wait_for
+from tests.e2e.e2e_fleet import (
+    CHILDREN,
+    E2E_SPEC,
+    Fleet,
+    GlobalFleet,
+    render,
+    start_fleet,
+    start_global_fleet,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -88,3 +97,26 @@ def healthy_e2e_fleet(fleet_factory, e2e_rules) -> Fleet:
     wait_for("a healthy success rate",
              lambda: fleet.prom.values("orchestrator_success_rate_5m") == [100.0], timeout=60)
     return fleet
+
+
+@pytest.fixture(scope="module")
+def global_fleet_factory(tmp_path_factory: pytest.TempPathFactory,
+                         prometheus_engine: engines.Engine, request: pytest.FixtureRequest
+                         ) -> Iterator[Callable[..., GlobalFleet]]:
+    """``global_fleet_factory(rules)`` -> two instances, a Prometheus shard each, remote
+    writing to VictoriaMetrics, vmalert evaluating ``rules``; stopped after the module."""
+    started: list[GlobalFleet] = []
+
+    def make(rules: list[Path], demo_args: Sequence[str] = ()) -> GlobalFleet:
+        try:
+            fleet = start_global_fleet(tmp_path_factory.mktemp("global"), rules,
+                                       prometheus_engine, demo_args)
+        except procs.StartError as exc:
+            pytest.fail(str(exc))
+        started.append(fleet)
+        _announce(request, "e2e global view: " + "; ".join(fleet.view.versions))
+        return fleet
+
+    yield make
+    for fleet in started:
+        fleet.stop()
