@@ -74,9 +74,7 @@ def render_rules(specs: list[str], out: Path, period_step: str) -> list[Path]:
     The period's step sums run every ``period_step`` (the demo's evaluation interval), so the
     budget series show up seconds after start rather than up to 5 minutes later.
     """
-    script = Path(sys.executable).with_name("slo-gen")
-    cmd = [str(script)] if script.exists() else [
-        sys.executable, "-c", "import sys; from slo.cli import main; sys.exit(main())"]
+    cmd = [sys.executable, *procs.SLO_GEN]
     if out.exists():
         shutil.rmtree(out)
     result = subprocess.run([*cmd, "render", *specs, "-o", str(out), "--period-step",

@@ -72,14 +72,14 @@ def wait_tcp(child: procs.Child, port: int, timeout: float = 30.0) -> None:
 
 
 def render(spec: Path | None, out: Path) -> list[Path]:
-    """Rules rendered by the real ``slo-gen render`` CLI (the embedded spec when None).
+    """Rules rendered by the real ``slo-gen render`` CLI of this checkout (the embedded spec
+    when None).
 
     The period's step sums run at the fleet's interval: with the default 5m step their group
     would first run up to 5 minutes after Prometheus starts, longer than a test waits.
     """
-    slo_gen = Path(sys.executable).with_name("slo-gen")
-    args = [str(slo_gen), "render", *([str(spec)] if spec else []), "-o", str(out),
-            "--period-step", INTERVAL]
+    args = [sys.executable, *procs.SLO_GEN, "render", *([str(spec)] if spec else []),
+            "-o", str(out), "--period-step", INTERVAL]
     result = subprocess.run(args, capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"slo-gen render failed:\n{result.stderr}"
     rules = sorted(out.glob("*.rules.yml"))
