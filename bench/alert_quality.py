@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import subprocess
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ import yaml
 
 from bench import sloth_rules
 from bench.common import ROOT, Section, Stopwatch, Table, run, temp_dir
-from bench.promtest import Scenario, Timeline, run_file, test_file
+from bench.promtest import Scenario, Timeline, parse, test_file
+from slo.engines.discovery import Binary, all_versions, find
 
 RATE = 6000  # requests per minute (100/s)
 DAY = 1440  # minutes
@@ -38,6 +40,12 @@ PAGE_WATCH = {1.0: 60, 0.10: 90, 0.075: 120, 0.072: 200, 0.032: 400, 0.03: 420, 
 #: ... and past the slowest ticket pair (3d/6h at 1x)
 TICKET_WATCH = {1.0: 60, 0.10: 300, 0.075: 360, 0.072: 360, 0.032: 780, 0.03: 840,
                 0.015: 1560, 0.005: 4440, 0.0025: 4440}
+#: Ticket scenarios: evaluations every 5 minutes, input samples every 2. Prometheus 3's
+#: left-open 5m window over 5-minute samples holds one sample, so rate(x[5m]), and every
+#: recording built on it, would record nothing and our ticket would never fire; two samples
+#: per 5m window work on every engine.
+TICKET_EVAL = 300
+TICKET_INPUT = 120
 #: healthy minutes before a page scenario: more than the longest page window (6h) holds
 PAGE_HISTORY = 420
 OUTAGE = 30  # minutes of 100% errors in the reset scenario
@@ -139,23 +147,26 @@ def proposed_rules(tmp: Path) -> str:
                           sort_keys=False, width=100_000)
 
 
-def constant(prefix: str, history: int, ratio: float, watch: int, interval: int) -> Scenario:
-    """``history`` healthy minutes, then ``ratio`` errors for ``watch`` minutes; samples and
-    evaluations every ``interval`` seconds (constant traffic: a coarser input changes nothing
-    but the cost of the raw-counter windows)."""
+def constant(prefix: str, history: int, ratio: float, watch: int, interval: int,
+             probe_step: int | None = None) -> Scenario:
+    """``history`` healthy minutes, then ``ratio`` errors for ``watch`` minutes; samples
+    every ``interval`` seconds, evaluations every ``probe_step`` (default: the same; constant
+    traffic: a coarser input changes nothing but the cost of the raw-counter windows, as long
+    as a 5m window holds two samples: see :data:`TICKET_INPUT`)."""
     k = interval // 60
     per_step, errors = RATE * k, round(RATE * k * ratio)
     return Scenario(f"{prefix}-{ratio}", [per_step] * ((history + watch) // k),
                     [0] * (history // k) + [errors] * (watch // k), onset=history * 60,
-                    interval=interval, probe_step=interval)
+                    interval=interval, probe_step=probe_step or interval)
 
 
-def outage(prefix: str, history: int, after: int, interval: int = 60) -> Scenario:
+def outage(prefix: str, history: int, after: int, interval: int = 60,
+           probe_step: int | None = None) -> Scenario:
     k = interval // 60
     steps = (history + OUTAGE + after) // k
     errors = [0] * (history // k) + [RATE * k] * (OUTAGE // k) + [0] * (after // k)
     s = Scenario(f"{prefix}-outage", [RATE * k] * steps, errors, onset=history * 60,
-                 interval=interval, probe_step=interval)
+                 interval=interval, probe_step=probe_step or interval)
     s.extra["recovered"] = (history + OUTAGE) * 60
     return s
 
@@ -222,7 +233,49 @@ def _before(t: Timeline, s: Scenario) -> int:
     return int(sum(t[s.name]["episodes_before"].values()))
 
 
+def promtools() -> tuple[Binary, Binary | None]:
+    """The promtool the figures come from (``$PROMTOOL``, else the newest: 3.5 from ``make
+    engines``, as ``slo-gen test`` picks it) and 2.42 to compare with, when it is another."""
+    main = find("promtool")
+    other = next((b for b in all_versions("promtool") if b.version[:2] == (2, 42)), None)
+    return main, (other if other is not None and other.path != main.path else None)
+
+
+def _run_file(promtool: str, path: Path, timeout: float = 900) -> Timeline:
+    """:func:`bench.promtest.run_file` with the given promtool binary."""
+    proc = subprocess.run([promtool, "test", "rules", path.name], cwd=path.parent,
+                          capture_output=True, text=True, timeout=timeout)
+    text = proc.stdout + proc.stderr
+    timeline = parse(text)
+    if proc.returncode != 0 and not timeline:
+        raise RuntimeError(f"{promtool} test rules {path.name} failed:\n{text[-3000:]}")
+    return timeline
+
+
+def _tables(t: Timeline, pages: list[Scenario], tickets: list[Scenario], page_out: Scenario,
+            ticket_out: Scenario, noise_s: Scenario, ours: RuleSet, severity: dict[str, str],
+            ticket_history: int) -> list[tuple[str, Table]]:
+    return [_detection(t, pages, tickets, ours, ticket_history),
+            _reset(t, page_out, ticket_out, ours), _noise(t, noise_s, severity)]
+
+
+def differences(main: list[tuple[str, Table]], other: list[tuple[str, Table]],
+                main_name: str, other_name: str) -> list[str]:
+    """Every cell that differs between two runs of the same tables."""
+    out = []
+    for (caption, a), (_, b) in zip(main, other, strict=True):
+        title = caption.split(" (", 1)[0].split(":", 1)[0]
+        for row_a, row_b in zip(a.rows, b.rows, strict=True):
+            for col, x, y in zip(a.header, row_a, row_b, strict=True):
+                if x != y:
+                    out.append(f"{title}, {row_a[0]}, {col}: {main_name} {x}, "
+                               f"{other_name} {y}")
+    return out
+
+
 def run_bench(quick: bool = False) -> Section:
+    main_tool, other_tool = promtools()
+    tools = [main_tool] + ([other_tool] if other_tool else [])
     ratios = [1.0, 0.10] if quick else list(TICKET_WATCH)
     ticket_history = DAY if quick else 3 * DAY
     days = 1 if quick else 7
@@ -232,28 +285,45 @@ def run_bench(quick: bool = False) -> Section:
         (tmp / "proposed.rules.yml").write_text(proposed_rules(tmp), encoding="utf-8")
         files = [str(rules_file.relative_to(tmp)), "sloth.rules.yml", "proposed.rules.yml"]
         pages = [constant("page", PAGE_HISTORY, r, PAGE_WATCH[r], 60) for r in ratios]
-        tickets = [constant("ticket", ticket_history, r, TICKET_WATCH[r], 300) for r in ratios]
+        tickets = [constant("ticket", ticket_history, r, TICKET_WATCH[r], TICKET_INPUT,
+                            TICKET_EVAL) for r in ratios]
         page_out = outage("page", PAGE_HISTORY, PAGE_AFTER_OUTAGE)
-        ticket_out = outage("ticket", ticket_history, TICKET_AFTER_OUTAGE, 300)
+        ticket_out = outage("ticket", ticket_history, TICKET_AFTER_OUTAGE, TICKET_INPUT,
+                            TICKET_EVAL)
         noise_s = noisy(days)
         jobs = {  # the longest first, so two workers finish together
             "noise.test.yml": test_file(files, [noise_s], 60),
-            "tickets.test.yml": test_file(files[:2], [*tickets, ticket_out], 300),
+            "tickets.test.yml": test_file(files[:2], [*tickets, ticket_out], TICKET_EVAL),
             "pages.test.yml": test_file(files, [*pages, page_out], 60),
         }
         for name, text in jobs.items():
             (tmp / name).write_text(text, encoding="utf-8")
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(run_file, [tmp / n for n in jobs]))
-    timeline: Timeline = defaultdict(lambda: defaultdict(dict))
-    for r in results:
-        timeline.update(r)
-    section = Section("5. Alert quality (promtool test rules, shipped 99.5%/30d spec)", METHOD)
-    section.tables.append(_detection(timeline, pages, tickets, ours, ticket_history))
-    section.tables.append(_reset(timeline, page_out, ticket_out, ours))
-    section.tables.append(_noise(timeline, noise_s, severity))
+            runs = [(tool, name, pool.submit(_run_file, tool.path, tmp / name))
+                    for tool in tools for name in jobs]
+            results = [(tool, future.result()) for tool, _, future in runs]
+    timelines: dict[str, Timeline] = {}
+    for tool, r in results:
+        timelines.setdefault(tool.path, defaultdict(lambda: defaultdict(dict))).update(r)
+    timeline = timelines[main_tool.path]
+    method = METHOD + f"\nEngine: {main_tool.describe()}."
+    tables = _tables(timeline, pages, tickets, page_out, ticket_out, noise_s, ours, severity,
+                     ticket_history)
+    section = Section("5. Alert quality (promtool test rules, shipped 99.5%/30d spec)", method)
+    section.tables += tables
     _targets(section, timeline, pages, page_out, noise_s, ours)
     section.notes += _notes(timeline, pages, page_out, noise_s, ours)
+    if other_tool is not None:
+        other = _tables(timelines[other_tool.path], pages, tickets, page_out, ticket_out,
+                        noise_s, ours, severity, ticket_history)
+        diff = differences(tables, other, f"{main_tool.version_text}:",
+                           f"{other_tool.version_text}:")
+        section.notes.append(
+            f"The same test files under {other_tool.describe()}: "
+            + ("every figure above is the same." if not diff else
+               f"{len(diff)} figure(s) differ (left: {main_tool.version_text}, the tables "
+               f"above; right: {other_tool.version_text}):\n\n"
+               + "\n".join(f"- {d}" for d in diff)))
     section.seconds = sw.seconds
     return section
 
@@ -270,10 +340,12 @@ the onset on, the stated share fails.
 Detection = first evaluation at which the alert is `firing`, minus the onset. Page columns:
 1-minute evaluation after 7 hours of healthy history (page windows reach back 6 h at most, so
 more history cannot change them); ticket columns: 5-minute evaluation after 3 days of healthy
-history, samples and evaluations every 5 minutes (exact to 5 minutes; without the workbook
-variant, which only changes pages). "any page" counts every page-severity alert of ours, including
-the runbook's bare threshold `OrchestratorErrorRateHigh` (`orchestrator_success_rate_5m < 95`
-for 1m), whose own column is "runbook alert alone"."""
+history, input samples every 2 minutes (a 5m window must hold two, which Prometheus 3's
+left-open windows do not over 5-minute samples) and evaluations every 5 minutes (exact to 5
+minutes; without the workbook variant, which only changes pages). "any page" counts every
+page-severity alert of ours, including the runbook's bare threshold
+`OrchestratorErrorRateHigh` (`orchestrator_success_rate_5m < 95` for 1m), whose own column is
+"runbook alert alone"."""
 
 
 def _detection(t: Timeline, pages: list[Scenario], tickets: list[Scenario], ours: RuleSet,
