@@ -78,7 +78,7 @@ test-e2e-quick: venv promtool engines
 chaos-orchestrator: venv
 	$(BIN)/python -m demo.chaos --dependency pms --outage $(CHAOS_ARGS)
 
-bench: venv promtool
+bench: venv promtool engines
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
