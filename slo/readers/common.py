@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from slo.model import burnrate
+from slo.model.burnrate import MIN_WINDOW
+from slo.model.durations import format_duration
 from slo.model.naming import RESERVED
 from slo.model.spec import BurnWindow
 from slo.readers.fields import Fields, join
@@ -121,8 +123,9 @@ def window_pair(fields: Fields, value: Any, path: str, period: int) -> BurnWindo
             fields.fail(join(path, "short"), "must be shorter than the long window")
             return None
         if short < burnrate.MIN_WINDOW:
-            fields.fail(join(path, "short"), "must be at least 1m (rate() needs two samples "
-                        "and the generated tests sample once a minute)")
+            fields.fail(join(path, "short"), f"must be at least {format_duration(MIN_WINDOW)} "
+                        "(rate() needs two samples, and a once-a-minute series has one in "
+                        "Prometheus 3's left-open 1m window)")
             return None
         if long > period:
             fields.fail(join(path, "long"), "is longer than the SLO period, which cannot hold it")

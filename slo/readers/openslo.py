@@ -501,7 +501,7 @@ def _condition(f: Fields, value: Any, path: str, period: int
     if long is not None and (long % SHORT_WINDOW_DIVISOR or long > period
                              or long // SHORT_WINDOW_DIVISOR < burnrate.MIN_WINDOW):
         f.fail(join(p, "lookbackWindow"), "must fit in the time window, be at least 12m and "
-               "divide into 12 whole seconds (the short window is a twelfth of it, at least 1m)")
+               "divide into 12 whole seconds (the short window is a twelfth of it, at least 2m)")
         long = None
     wait = for_duration(f, c["alertAfter"], join(p, "alertAfter"))
     if severity not in SEVERITIES or factor is None or long is None or wait is None \
