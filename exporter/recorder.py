@@ -110,7 +110,8 @@ class RequestRecorder:
 
     ``lock`` is the one lock the outcomes record under; the trackers' windows must be guarded
     by it too (``SLOSet(..., lock=lock)``), and the metrics' values born under it
-    (``create_metrics(..., lock=lock)``), or outcomes take the slower per-value locks.
+    (``create_metrics(..., *fastpath.metric_classes(lock))``), or outcomes take the slower
+    per-value locks.
     """
 
     def __init__(
