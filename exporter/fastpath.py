@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from prometheus_client import Counter, Histogram
 from prometheus_client import values as _values
@@ -64,7 +64,7 @@ def layout_problem() -> str | None:
     Checked each time it is called (once per :class:`~exporter.Instrumentation`), so a test can
     change the layout and see the fallback.
     """
-    mutex = getattr(_values, "MutexValue", None)
+    mutex: Any = getattr(_values, "MutexValue", None)
     if mutex is None:
         return "prometheus_client.values has no MutexValue"
     if getattr(_values, "ValueClass", None) is not mutex:
@@ -74,7 +74,7 @@ def layout_problem() -> str | None:
         if not {"_lock", "_value"} <= _names(getattr(mutex, method, None)):
             return f"MutexValue.{method} does not use _lock and _value"
     try:
-        probe = mutex("counter", "probe", "probe_total", (), (), "")
+        probe = cast(Any, mutex)("counter", "probe", "probe_total", (), (), "")
     except Exception as exc:  # a changed constructor is a changed layout, not an error
         return f"MutexValue cannot be built as expected: {exc!r}"
     if type(getattr(probe, "_lock", None)) is not LOCK_TYPE:
@@ -129,8 +129,10 @@ def shared_lock_metric(base: type[M], lock: threading.Lock) -> type[M]:
     children simply keep their own locks and the recorder falls back to the public API.
     """
 
+    init = cast(Any, base)._metric_init  # private, hence untyped; checked by layout_problem
+
     def _metric_init(self: Any) -> None:
-        base._metric_init(self)  # type: ignore[attr-defined]
+        init(self)
         _adopt(self, lock)
 
     return type(base.__name__, (base,), {"_metric_init": _metric_init,
