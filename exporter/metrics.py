@@ -80,9 +80,17 @@ class ContractMetrics:
 
 
 def create_metrics(
-    registry: CollectorRegistry, buckets: Iterable[float] = DEFAULT_BUCKETS
+    registry: CollectorRegistry,
+    buckets: Iterable[float] = DEFAULT_BUCKETS,
+    counter: type[Counter] = Counter,
+    histogram: type[Histogram] = Histogram,
 ) -> ContractMetrics:
-    """Register the whole contract in ``registry`` (once per registry)."""
+    """Register the whole contract in ``registry`` (once per registry).
+
+    ``counter`` and ``histogram`` are the classes of the request metrics, the ones a request's
+    outcome writes: :class:`~exporter.Instrumentation` passes the subclasses of
+    :func:`exporter.fastpath.metric_classes`, whose values are born under its shared lock.
+    """
     dep_requests = {
         p: Counter(f"{p}_requests_total", f"Calls from the orchestrator to {p}, by operation.",
                    ["operation"], registry=registry)
@@ -94,13 +102,13 @@ def create_metrics(
         for p in DEPENDENCIES
     }
     return ContractMetrics(
-        requests=Counter(REQUESTS, "Requests handled by the orchestrator.",
+        requests=counter(REQUESTS, "Requests handled by the orchestrator.",
                          ["endpoint", "method"], registry=registry),
-        errors=Counter(ERRORS, "Requests that failed: 5xx responses or unhandled exceptions.",
+        errors=counter(ERRORS, "Requests that failed: 5xx responses or unhandled exceptions.",
                        ["endpoint", "error_type"], registry=registry),
-        http_requests=Counter(HTTP_REQUESTS, "HTTP requests by route template and status.",
+        http_requests=counter(HTTP_REQUESTS, "HTTP requests by route template and status.",
                               ["endpoint", "method", "status"], registry=registry),
-        duration=Histogram(DURATION, "Request duration to the end of the response body.",
+        duration=histogram(DURATION, "Request duration to the end of the response body.",
                            ["endpoint", "method"], buckets=tuple(buckets), registry=registry),
         in_flight=Gauge(IN_FLIGHT, "Requests being handled right now.", registry=registry,
                         multiprocess_mode=GAUGE_MODES[IN_FLIGHT]),
