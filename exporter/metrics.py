@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -32,11 +33,15 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )
 
+#: The ``multiprocess_mode`` values ``prometheus_client.Gauge`` accepts.
+GaugeMode = Literal["all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum",
+                    "mostrecent", "livemostrecent"]
+
 #: How each gauge combines across gunicorn workers in multiprocess mode (ignored otherwise).
 #: in-flight and DB connections are per-worker amounts, so live workers' values add up; the
 #: breaker is per worker too, and ``livemax`` answers the runbook's question "is any live
 #: worker's breaker not closed" (a dead worker's last state must not keep it "open").
-GAUGE_MODES: dict[str, str] = {
+GAUGE_MODES: dict[str, GaugeMode] = {
     IN_FLIGHT: "livesum",
     CIRCUIT_BREAKER: "livemax",
     DB_CONNECTIONS: "livesum",
@@ -54,7 +59,9 @@ def dependency_prefix(name: str) -> str:
     return prefix
 
 
-def buckets_for(specs: Iterable[ServiceSpec], base: Iterable[float] = DEFAULT_BUCKETS) -> tuple:
+def buckets_for(
+    specs: Iterable[ServiceSpec], base: Iterable[float] = DEFAULT_BUCKETS
+) -> tuple[float, ...]:
     """Histogram buckets: ``base`` plus every latency threshold of the specs, sorted."""
     bounds = {float(b) for b in base}
     for spec in specs:

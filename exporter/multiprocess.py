@@ -45,10 +45,12 @@ def registry() -> CollectorRegistry:
     if "support_collectors_without_names" in inspect.signature(CollectorRegistry).parameters:
         kwargs["support_collectors_without_names"] = True
     reg = CollectorRegistry(**kwargs)
-    MultiProcessCollector(reg)
+    # prometheus_client leaves MultiProcessCollector.__init__ unannotated
+    MultiProcessCollector(reg)  # type: ignore[no-untyped-call]
     return reg
 
 
 def child_exit(server: Any, worker: Any) -> None:
     """gunicorn ``child_exit`` hook: drop the dead worker's live gauges."""
-    mark_process_dead(worker.pid)
+    # prometheus_client leaves mark_process_dead unannotated
+    mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

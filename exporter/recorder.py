@@ -25,6 +25,8 @@ from bisect import bisect_left
 from collections.abc import Container, Sequence
 from typing import Any
 
+from prometheus_client import Counter, Histogram
+
 from exporter.errortypes import ErrorClassifier, status_error_type
 from exporter.fastpath import shared_values
 from exporter.labels import OTHER, Limits
@@ -44,7 +46,8 @@ class Outcome:
 
     __slots__ = ("error", "events", "hist", "http", "latency", "requests")
 
-    def __init__(self, requests, http, hist, error, events: Events, latency: Latency) -> None:
+    def __init__(self, requests: Counter, http: Counter, hist: Histogram, error: Counter | None,
+                 events: Events, latency: Latency) -> None:
         self.requests = requests
         self.http = http
         self.hist = hist

@@ -52,7 +52,7 @@ def metrics_wsgi_app(
     extra = list((headers or {}).items())
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        def respond(status: str, hdrs: list, exc_info: Any = None) -> Any:
+        def respond(status: str, hdrs: list[tuple[str, str]], exc_info: Any = None) -> Any:
             return start_response(status, hdrs + extra, exc_info)
 
         if auth is not None and not auth.check_header(environ.get("HTTP_AUTHORIZATION")):

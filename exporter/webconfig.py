@@ -223,9 +223,10 @@ def _parse_tls(raw: Any, base: Path, bad: Any) -> TLSConfig | None:
         if values[key] and values[key] not in TLS_VERSIONS:
             bad(f"{where}.{key}", f"unknown TLS version {values[key]!r} "
                                   f"(one of {', '.join(TLS_VERSIONS)})")
-    if not (values["cert_file"] and values["key_file"]):
+    cert_file, key_file = values["cert_file"], values["key_file"]
+    if not (cert_file and key_file):
         return None
-    return TLSConfig(values["cert_file"], values["key_file"], auth,  # type: ignore[arg-type]
+    return TLSConfig(cert_file, key_file, auth,
                      values["client_ca_file"], values["min_version"], values["max_version"])
 
 
