@@ -84,7 +84,7 @@ client-compat: venv $(COMPAT)/$(CLIENT_OLDEST)/.installed $(COMPAT)/$(CLIENT_NEW
 	done
 
 # pytest exits 5 when it collected nothing; that is not a pass, so it fails here too.
-test: venv promtool engines lint client-compat
+test: venv promtool engines lint typecheck client-compat
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
