@@ -126,18 +126,23 @@ def test_sloth_crd_reads_like_the_plain_spec(tmp_path: Path) -> None:
 
 
 BAD = [
-    ({"sli": {"plugin": {"id": "x"}}}, "slos[0].sli.plugin", "plugins cannot be read"),
+    ({"sli": {"plugin": {"id": "x"}}}, "slos[0].sli.plugin", "Sloth SLI plugins cannot be "
+     "read: write the plugin's queries as 'events' (error_query/total_query) or 'raw'"),
     ({"sli": {"events": {"error_query": "sum(rate(x[5m]))",
                          "total_query": "sum(rate(y[{{.window}}]))"}}},
-     "slos[0].sli.events.error_query", "{{.window}}"),
+     "slos[0].sli.events.error_query", "needs the window placeholder '{{.window}}' where the "
+     "range goes, e.g. rate(x[{{.window}}])"),
     ({"sli": {"raw": {"error_ratio_query": "x{{.window}} {{.foo}}"}}},
-     "slos[0].sli.raw.error_ratio_query", "only the '{{.window}}'"),
-    ({"objective": 100}, "slos[0].objective", "out of range"),
+     "slos[0].sli.raw.error_ratio_query", "only the '{{.window}}' template placeholder is "
+     "supported"),
+    ({"objective": 100}, "slos[0].objective",
+     "100 is out of range: an objective is a percent, 0 < x < 100"),
     ({"alerting": {"page_alert": {"disable": "yes"}}}, "slos[0].alerting.page_alert.disable",
-     "true or false"),
+     "must be true or false"),
     ({"alerting": {"labels": {"sloth_id": "x"}}}, "slos[0].alerting.labels.sloth_id",
-     "set by slo-gen"),
-    ({"time_window": "28d"}, "slos[0].time_window", "unknown field"),
+     "label 'sloth_id' is set by slo-gen and cannot be overridden"),
+    ({"time_window": "28d"}, "slos[0].time_window",
+     "unknown field (allowed here: alerting, description, labels, name, objective, sli)"),
 ]
 
 
@@ -150,9 +155,19 @@ def test_bad_sloth_specs_are_one_line_each(change, path, message, tmp_path: Path
     out = tmp_path / "out"
     result = cli.invoke(main, ["render", str(spec), "-o", str(out)])
     assert result.exit_code == 1
-    lines = result.stderr.strip().splitlines()
-    assert f"error: {spec}: {path}: " in lines[0] and message in lines[0], lines
+    assert result.stderr.strip().splitlines() == [f"error: {spec}: {path}: {message}"]
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_sloth_crd_without_kind_is_one_line(tmp_path: Path, cli) -> None:
+    plain = yaml.safe_load(Path(SLOTH_SPEC).read_text())
+    del plain["version"]
+    spec = tmp_path / "crd.yaml"
+    spec.write_text(yaml.safe_dump({"apiVersion": "sloth.slok.dev/v1",
+                                    "metadata": {"name": "checkout"}, "spec": plain}))
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [f"error: {spec}: kind: is required"]
 
 
 def test_unknown_sloth_version_is_named(tmp_path: Path, cli) -> None:

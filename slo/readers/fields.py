@@ -2,6 +2,10 @@
 
 Each reader returns ``None`` after recording a problem, so validation carries on and the user
 sees all mistakes in one run, each with its field path (``slos[0].alerting.page.labels``).
+
+A required field that is absent is one problem, ``is required``: the collector remembers it,
+and drops whatever a reader later says about that field or anything under it (the absent
+value is :data:`MISSING`, which no check should describe as a value).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ T = TypeVar("T")
 
 
 class _Missing:
-    """Stands in for a required key that is absent: already reported, so readers stay quiet."""
+    """Stands in for a required key that is absent: already reported, and any further problem
+    about that field is dropped (:meth:`Fields.fail`), so readers may compare it freely."""
 
     def __repr__(self) -> str:
         return "MISSING"
@@ -38,20 +43,35 @@ def join(path: str, key: str | int) -> str:
 class Fields:
     """Problem collector bound to one input file."""
 
-    def __init__(self, file: str, prefix: str = "", problems: list[Problem] | None = None
-                 ) -> None:
+    def __init__(self, file: str, prefix: str = "", problems: list[Problem] | None = None,
+                 absent: set[str] | None = None) -> None:
         self.file = file
         self.prefix = prefix
         self.problems: list[Problem] = [] if problems is None else problems
+        self.absent: set[str] = set() if absent is None else absent  # reported "is required"
 
     def within(self, prefix: str) -> Fields:
         """The same collector for one named document of a file (``SLO checkout``): its paths
         are prefixed so a file of many documents still points at the right one."""
-        return Fields(self.file, prefix, self.problems)
+        return Fields(self.file, prefix, self.problems, self.absent)
+
+    def _where(self, path: str) -> str:
+        return ": ".join(p for p in (self.prefix, path) if p)
 
     def fail(self, path: str, message: str) -> None:
-        where = ": ".join(p for p in (self.prefix, path) if p)
+        """Record a problem at ``path``, unless that field (or one it is under) is absent and
+        already reported as required: its absence is the one problem there."""
+        where = self._where(path)
+        if self.absent and any(where == a or where.startswith((f"{a}.", f"{a}["))
+                               for a in self.absent):
+            return
         self.problems.append(Problem(self.file, where, message))
+
+    def require(self, path: str) -> None:
+        """Report the required field at ``path`` as absent: one problem, and nothing more
+        about that field from any reader."""
+        self.fail(path, "is required")
+        self.absent.add(self._where(path))
 
     def parsed(self, text: str | None, path: str, parse: Callable[[str], T],
                error: type[Exception]) -> T | None:
@@ -87,7 +107,7 @@ class Fields:
                 self.fail(join(path, key), f"unknown field (allowed here: {hint})")
         missing = [key for key in required if key not in value]
         for key in missing:
-            self.fail(join(path, key), "is required")
+            self.require(join(path, key))
         return {**value, **dict.fromkeys(missing, MISSING)} if missing else value
 
     def sequence(self, value: Any, path: str) -> list[Any] | None:

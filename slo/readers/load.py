@@ -68,7 +68,8 @@ def check_unique(specs: list[ServiceSpec]) -> list[Problem]:
                 problems.append(Problem(spec.source, f"{path}.name",
                                         f"SLO {slo.name!r} of service {spec.service!r} is "
                                         f"already defined in {seen_slo[key]}"))
-            seen_slo.setdefault(key, spec.source)
+                continue  # its alert names, derived from the same names, are that problem too
+            seen_slo[key] = spec.source
             names = [(f"{path}.series[{j}].record", s.record) for j, s in enumerate(slo.series)]
             names += [(f"{path}.alerts[{j}].alert", a.alert) for j, a in enumerate(slo.alerts)]
             routes: dict[str, str] = {}  # Sloth names page and ticket alike: one alert name

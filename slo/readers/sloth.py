@@ -40,7 +40,7 @@ from slo.readers.common import (
     camel,
     slo_head,
 )
-from slo.readers.fields import MISSING, Fields, join
+from slo.readers.fields import Fields, join
 from slo.readers.promql import QueryError, events_sli, template
 
 VERSION = "prometheus/v1"
@@ -180,7 +180,7 @@ def _route(fields: Fields, value: Any, path: str, name: str, severity: str,
     if m is None:
         return None
     disable = m.get("disable", False)
-    if disable is MISSING or not isinstance(disable, bool):
+    if not isinstance(disable, bool):
         fields.fail(join(path, "disable"), "must be true or false")
         return None
     own = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
