@@ -114,15 +114,71 @@ def test_promql_sli_tests_say_what_they_leave_out(tmp_path: Path, cli, promtool)
                            [tmp_path / "checkout.test.yml"])
 
 
+# The CRD's own field names (Kubernetes camelCase, pkg/kubernetes/api/sloth/v1 in Sloth)
+CRD_KEYS = {"error_query": "errorQuery", "total_query": "totalQuery",
+            "error_ratio_query": "errorRatioQuery", "page_alert": "pageAlert",
+            "ticket_alert": "ticketAlert"}
+
+
+def _camel(value):
+    if isinstance(value, dict):
+        return {CRD_KEYS.get(k, k): v if k in ("labels", "annotations") else _camel(v)
+                for k, v in value.items()}
+    return [_camel(v) for v in value] if isinstance(value, list) else value
+
+
+def _crd(spec: dict) -> dict:
+    return {"apiVersion": "sloth.slok.dev/v1", "kind": "PrometheusServiceLevel",
+            "metadata": {"name": "checkout", "namespace": "monitoring"}, "spec": spec}
+
+
 def test_sloth_crd_reads_like_the_plain_spec(tmp_path: Path) -> None:
     plain = yaml.safe_load(Path(SLOTH_SPEC).read_text())
     del plain["version"]
-    crd = {"apiVersion": "sloth.slok.dev/v1", "kind": "PrometheusServiceLevel",
-           "metadata": {"name": "checkout"}, "spec": plain}
     path = tmp_path / "crd.yaml"
-    path.write_text(yaml.safe_dump(crd))
+    path.write_text(yaml.safe_dump(_crd(_camel(plain))))
     (a,), (b,) = load_paths([str(path)]), load_paths([SLOTH_SPEC])
     assert a.slos == b.slos
+
+
+def test_sloth_crd_names_its_own_fields(tmp_path: Path, cli) -> None:
+    """The CRD spells its fields in camelCase; the plain spec's snake_case is unknown there."""
+    plain = yaml.safe_load(Path(SLOTH_SPEC).read_text())
+    del plain["version"]
+    path = tmp_path / "crd.yaml"
+    path.write_text(yaml.safe_dump(_crd(plain)))
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    events, alerting = "spec.slos[0].sli.events", "spec.slos[0].alerting"
+    assert result.stderr.strip().splitlines() == [
+        f"error: {path}: {events}.error_query: unknown field (allowed here: errorQuery, "
+        "totalQuery)",
+        f"error: {path}: {events}.total_query: unknown field (allowed here: errorQuery, "
+        "totalQuery)",
+        f"error: {path}: {events}.errorQuery: is required",
+        f"error: {path}: {events}.totalQuery: is required",
+        f"error: {path}: {alerting}.page_alert: unknown field (allowed here: annotations, "
+        "labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: {alerting}.ticket_alert: unknown field (allowed here: annotations, "
+        "labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[1].sli.events.error_query: unknown field (allowed here: "
+        "errorQuery, totalQuery)",
+        f"error: {path}: spec.slos[1].sli.events.total_query: unknown field (allowed here: "
+        "errorQuery, totalQuery)",
+        f"error: {path}: spec.slos[1].sli.events.errorQuery: is required",
+        f"error: {path}: spec.slos[1].sli.events.totalQuery: is required",
+        f"error: {path}: spec.slos[1].alerting.page_alert: unknown field (allowed here: "
+        "annotations, labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[1].alerting.ticket_alert: unknown field (allowed here: "
+        "annotations, labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[2].sli.raw.error_ratio_query: unknown field (allowed here: "
+        "errorRatioQuery)",
+        f"error: {path}: spec.slos[2].sli.raw.errorRatioQuery: is required",
+        f"error: {path}: spec.slos[2].alerting.page_alert: unknown field (allowed here: "
+        "annotations, labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[2].alerting.ticket_alert: unknown field (allowed here: "
+        "annotations, labels, name, pageAlert, ticketAlert)",
+    ]
 
 
 BAD = [
