@@ -96,7 +96,7 @@ class Fields:
         if value is MISSING:
             return None
         if not isinstance(value, dict):
-            self.fail(path, f"must be a mapping, got {_kind(value)}")
+            self.fail(path, f"must be a mapping, got {kind(value)}")
             return None
         allowed = set(required) | set(optional)
         for key in value:
@@ -114,7 +114,7 @@ class Fields:
         if value is MISSING:
             return None
         if not isinstance(value, list):
-            self.fail(path, f"must be a list, got {_kind(value)}")
+            self.fail(path, f"must be a list, got {kind(value)}")
             return None
         return value
 
@@ -124,7 +124,7 @@ class Fields:
         if value is MISSING:
             return None
         if not isinstance(value, str):
-            self.fail(path, f"must be a string, got {_kind(value)}")
+            self.fail(path, f"must be a string, got {kind(value)}")
             return None
         if pattern is not None and not pattern.fullmatch(value):
             self.fail(path, f"{value!r} is not {what or 'valid'}")
@@ -143,7 +143,7 @@ class Fields:
         if value is MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            self.fail(path, f"must be a number, got {_kind(value)}")
+            self.fail(path, f"must be a number, got {kind(value)}")
             return None
         try:
             d = to_decimal(value)
@@ -159,7 +159,7 @@ class Fields:
         if value is MISSING:
             return None
         if not isinstance(value, str):
-            self.fail(path, f"must be a duration string like '5m', got {_kind(value)}")
+            self.fail(path, f"must be a duration string like '5m', got {kind(value)}")
             return None
         return self.parsed(value, path, parse_duration, DurationError)
 
@@ -200,7 +200,8 @@ class Fields:
         return out
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
+    """What a YAML value is, for messages: ``a mapping``, ``a number``, ``nothing (null)``."""
     if value is None:
         return "nothing (null)"
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
