@@ -203,15 +203,11 @@ def _section(fields: Fields, value: dict, path: str, supported: tuple[str, ...],
              toolkit_only: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The mapping's keys checked: unknown ones (typos) and exporter-toolkit fields this
     server does not implement are each a problem, never silently ignored."""
-    ours = {k: v for k, v in value.items() if k not in toolkit_only}
-    m = fields.mapping(ours, path, required=required,
-                       optional=tuple(k for k in supported if k not in required)) or {}
-    allowed = ", ".join(sorted(supported))
-    for key in value:
-        if key in toolkit_only:
-            fields.fail(join(path, key), "an exporter-toolkit field slo-exporter does not "
-                        f"support (supported here: {allowed})")
-    return m
+    lacks = (f"an exporter-toolkit field slo-exporter does not support (supported here: "
+             f"{', '.join(sorted(supported))})")
+    return fields.mapping(value, path, required=required,
+                          optional=tuple(k for k in supported if k not in required),
+                          refused=dict.fromkeys(toolkit_only, lacks)) or {}
 
 
 def _optional_text(fields: Fields, m: dict[str, Any], key: str, path: str) -> str | None:

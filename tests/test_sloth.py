@@ -199,6 +199,8 @@ BAD = [
      "label 'sloth_id' is set by slo-gen and cannot be overridden"),
     ({"time_window": "28d"}, "slos[0].time_window",
      "unknown field (allowed here: alerting, description, labels, name, objective, sli)"),
+    ({"plugins": {"chain": [{"id": "x"}]}}, "slos[0].plugins", "Sloth SLO plugins cannot be "
+     "read: they change Sloth's rules with Go code slo-gen does not run"),
 ]
 
 
@@ -224,6 +226,34 @@ def test_sloth_crd_without_kind_is_one_line(tmp_path: Path, cli) -> None:
     result = cli.invoke(main, ["validate", str(spec)])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [f"error: {spec}: kind: is required"]
+
+
+@pytest.mark.parametrize(("crd", "key"), [(False, "slo_plugins"), (True, "sloPlugins")])
+def test_sloth_slo_plugin_chains_are_named(crd: bool, key: str, tmp_path: Path, cli) -> None:
+    doc = yaml.safe_load(Path(SLOTH_SPEC).read_text())
+    doc[key] = {"chain": [{"id": "sloth.dev/contrib/validation/v1"}]}
+    if crd:
+        del doc["version"]
+        doc = _crd(_camel(doc))
+    spec = tmp_path / "plugins.yml"
+    spec.write_text(yaml.safe_dump(doc))
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    where = f"spec.{key}" if crd else key
+    assert result.stderr.strip().splitlines() == [
+        f"error: {spec}: {where}: Sloth SLO plugins cannot be read: they change Sloth's rules "
+        "with Go code slo-gen does not run"]
+
+
+def test_sloth_alert_windows_are_named(tmp_path: Path, cli) -> None:
+    spec = tmp_path / "windows.yml"
+    spec.write_text(yaml.safe_dump({"apiVersion": "sloth.slok.dev/v1", "kind": "AlertWindows",
+                                    "spec": {"sloPeriod": "7d"}}))
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {spec}: kind: Sloth AlertWindows cannot be read: slo-gen derives each SLO's "
+        "burn windows from its period; a slo-gen spec sets them per SLO (alerting.windows)"]
 
 
 def test_unknown_sloth_version_is_named(tmp_path: Path, cli) -> None:

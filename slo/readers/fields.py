@@ -91,8 +91,11 @@ class Fields:
         path: str,
         required: tuple[str, ...] = (),
         optional: tuple[str, ...] = (),
+        refused: dict[str, str] | None = None,
     ) -> dict[str, Any] | None:
-        """A mapping with exactly the allowed keys; unknown and missing keys are problems."""
+        """A mapping with exactly the allowed keys; unknown and missing keys are problems.
+        ``refused`` names keys the format has but this tool cannot honour, each with its
+        reason (not listed as allowed, and left out of the result)."""
         if value is MISSING:
             return None
         if not isinstance(value, dict):
@@ -102,9 +105,13 @@ class Fields:
         for key in value:
             if not isinstance(key, str):
                 self.fail(path, f"keys must be strings, got {key!r}")
+            elif refused and key in refused:
+                self.fail(join(path, key), refused[key])
             elif key not in allowed:
                 hint = ", ".join(sorted(allowed))
                 self.fail(join(path, key), f"unknown field (allowed here: {hint})")
+        if refused and not refused.keys().isdisjoint(value):
+            value = {k: v for k, v in value.items() if k not in refused}
         missing = [key for key in required if key not in value]
         for key in missing:
             self.require(join(path, key))

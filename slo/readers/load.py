@@ -80,7 +80,8 @@ def check_unique(specs: list[ServiceSpec]) -> list[Problem]:
                 if name in seen_names:
                     problems.append(Problem(spec.source, fpath,
                                             f"name {name!r} is already used in {seen_names[name]}"))
-                seen_names.setdefault(name, f"{spec.source}: {fpath}")
+                # the service tells apart the documents of one file, whose paths are alike
+                seen_names.setdefault(name, f"{spec.source}: {fpath} (service {spec.service!r})")
     return problems
 
 

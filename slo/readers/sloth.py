@@ -54,10 +54,12 @@ PERIOD = parse_duration(DEFAULT_PERIOD)  # Sloth's default; its specs cannot set
 # The field names that differ between the plain spec and the CRD (Sloth's
 # pkg/kubernetes/api/sloth/v1 types: JSON names in camelCase)
 PLAIN_KEYS = {k: k for k in ("error_query", "total_query", "error_ratio_query", "page_alert",
-                             "ticket_alert")}
+                             "ticket_alert", "slo_plugins")}
 CRD_KEYS = {"error_query": "errorQuery", "total_query": "totalQuery",
             "error_ratio_query": "errorRatioQuery", "page_alert": "pageAlert",
-            "ticket_alert": "ticketAlert"}
+            "ticket_alert": "ticketAlert", "slo_plugins": "sloPlugins"}
+SLO_PLUGINS = "Sloth SLO plugins cannot be read: they change Sloth's rules with Go code slo-gen " \
+    "does not run"
 
 
 def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "",
@@ -66,7 +68,8 @@ def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "",
     is then ``spec`` and ``keys`` the CRD's spelling, so problems name the field as it is in
     the user's file)."""
     required = ("service", "slos") if root else ("version", "service", "slos")
-    m = fields.mapping(doc, root, required=required, optional=("labels",))
+    m = fields.mapping(doc, root, required=required, optional=("labels",),
+                       refused={keys["slo_plugins"]: SLO_PLUGINS})
     if m is None:
         return None
     service = fields.string(m.get("service"), join(root, "service"), NAME,
@@ -89,6 +92,11 @@ def parse_crd(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
     m = fields.mapping(doc, "", required=("apiVersion", "kind", "spec"), optional=("metadata",))
     if m is None:
         return None
+    if m["kind"] == "AlertWindows":
+        fields.fail("kind", "Sloth AlertWindows cannot be read: slo-gen derives each SLO's burn "
+                    "windows from its period; a slo-gen spec sets them per SLO "
+                    "(alerting.windows)")
+        return None
     if m["kind"] != CRD_KIND:
         fields.fail("kind", f"{m['kind']!r} is not {CRD_KIND!r}")
         return None
@@ -98,7 +106,8 @@ def parse_crd(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
 def _slo(fields: Fields, value: Any, path: str, service: str, keys: dict[str, str]
          ) -> SLO | None:
     m = fields.mapping(value, path, required=("name", "objective", "sli"),
-                       optional=("description", "labels", "alerting"))
+                       optional=("description", "labels", "alerting"),
+                       refused={"plugins": SLO_PLUGINS})
     if m is None:
         return None
     before = len(fields.problems)
