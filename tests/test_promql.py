@@ -6,6 +6,9 @@ selector SLI whatever its label values hold."""
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -195,3 +198,28 @@ def test_spec_expressions_fail_validate_naming_the_field(key, entry, field, tmp_
               "expected type matrix in call to function 'deriv', got vector")
     assert result.stderr.strip().splitlines() == [
         f"error: {spec}: {field}: is not valid PromQL: {reason}"]
+
+
+PANIC = "cannot convert float seconds to Duration: value is either too big or NaN"
+
+
+@pytest.mark.parametrize("expr", ["x offset inf", "x offset NaN", "rate(x[1e400]) > 0",
+                                  "x offset 99999999999999999999"])
+def test_a_parser_panic_is_a_reason_too(expr: str) -> None:
+    """promql-parser 0.12 panics (a BaseException) on an out-of-range number as a duration."""
+    with pytest.raises(QueryError) as exc:
+        check_expr(expr)
+    assert str(exc.value) == f"is not valid PromQL: {PANIC}"
+
+
+def test_a_parser_panic_prints_nothing_but_the_problem(tmp_path: Path) -> None:
+    """Rust's panic hook writes to the process' stderr itself: nothing of it may show."""
+    doc = valid()
+    doc["slos"][0]["alerts"] = [{"alert": "XHigh", "expr": "up offset 1e20 > 0"}]
+    spec = write(tmp_path / "spec.yaml", doc)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RUST_BACKTRACE": "1"}
+    proc = subprocess.run([sys.executable, "-c", "from slo.cli import main; main()", "validate",
+                           spec], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"error: {spec}: slos[0].alerts[0].expr: is not valid PromQL: {PANIC}"]

@@ -26,7 +26,9 @@ checked and rendered as written.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -115,12 +117,39 @@ def _parse(promql: str, shown: str) -> promql_parser.Expr:
     """The parser's tree, or QueryError with its reason on one line (``shown`` is the text as
     written, whose placeholders the reason names instead of their stand-ins)."""
     try:
-        return promql_parser.parse(promql)
+        return _parse_muted(promql) if _PANICKY.search(promql) else promql_parser.parse(promql)
     except ValueError as exc:
-        reason = " ".join(str(exc).split()) or "cannot be parsed"
-        if WINDOW_PLACEHOLDER in shown:
-            reason = reason.replace(WINDOW_STAND_IN, WINDOW_PLACEHOLDER)
-        raise QueryError(f"is not valid PromQL: {reason}") from None
+        reason = str(exc)
+    except BaseException as exc:  # pyo3's PanicException derives from BaseException only
+        if type(exc).__name__ != "PanicException":
+            raise
+        reason = str(exc)
+    reason = " ".join(reason.split()) or "cannot be parsed"
+    if WINDOW_PLACEHOLDER in shown:
+        reason = reason.replace(WINDOW_STAND_IN, WINDOW_PLACEHOLDER)
+    raise QueryError(f"is not valid PromQL: {reason}") from None
+
+
+# promql-parser 0.12 panics on a number out of a duration's range where a duration goes
+# (``offset 1e20``, ``[1e400]``, ``offset inf``), and Rust's panic hook writes the panic (and,
+# with RUST_BACKTRACE, a backtrace) to the process' stderr itself. A text holding such a number
+# anywhere is parsed with file descriptor 2 muted; the panic is then a reason like any other.
+_PANICKY = re.compile(r"(?i)\b(?:inf|nan)\b|[0-9.][e][+-]?[0-9]|[0-9]{12,}")
+
+
+def _parse_muted(promql: str) -> promql_parser.Expr:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+        finally:
+            os.close(null)
+        return promql_parser.parse(promql)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _sum_rate(tree: promql_parser.Expr) -> SumRate | None:
