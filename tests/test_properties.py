@@ -167,7 +167,8 @@ def _set(doc: dict[str, Any], path: tuple, value: Any) -> dict[str, Any]:
 MUTATIONS = [
     (("slos", 0, "objective"), st.sampled_from([0, 100, 100.5, -3, "ninety", None, [99]]),
      "slos[0].objective"),
-    (("slos", 0, "period"), st.sampled_from(["30", "1y", "-5d", "", 7, "5ms"]), "slos[0].period"),
+    (("slos", 0, "period"), st.sampled_from(["30", "30m1h", "5m5m", "-5d", "", 7, "5ms"]),
+     "slos[0].period"),
     (("slos", 0, "name"), st.sampled_from(["Has Space", "", "UPPER", "x" * 70, 5]),
      "slos[0].name"),
     (("slos", 0, "surprise"), tricky_text, "slos[0].surprise"),

@@ -36,6 +36,7 @@ from slo.readers.common import (
     slo_head,
 )
 from slo.readers.fields import Fields, join
+from slo.readers.promql import QueryError, check_expr
 
 API_VERSION = "slo-gen/v1"
 UNITS = ("ratio", "percent", "burn_rate", "seconds", "count")
@@ -175,10 +176,11 @@ def _route(fields: Fields, value: Any, path: str, default_name: str, default_lab
 
 
 def _expr(fields: Fields, value: Any, path: str) -> str | None:
+    """PromQL with ``${...}`` placeholders: each placeholder known, then the whole parsed."""
     expr = fields.text(value, path)
     if expr is None or fields.parsed(expr, path, parse_placeholders, PlaceholderError) is None:
         return None
-    return expr.strip()
+    return fields.parsed(expr, path, check_expr, QueryError)
 
 
 def _series(fields: Fields, value: Any, path: str) -> ExtraSeries | None:
