@@ -199,7 +199,7 @@ def _config(fields: Fields, data: Any, base: Path) -> WebConfig:
     return WebConfig(tls, users, headers)
 
 
-def _section(fields: Fields, value: dict, path: str, supported: tuple[str, ...],
+def _section(fields: Fields, value: dict[Any, Any], path: str, supported: tuple[str, ...],
              toolkit_only: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The mapping's keys checked: unknown ones (typos) and exporter-toolkit fields this
     server does not implement are each a problem, never silently ignored."""

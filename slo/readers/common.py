@@ -79,7 +79,7 @@ def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
                  period: int) -> tuple[BurnWindow, ...] | None:
     """The spec's window pairs, or the workbook's defaults (factors from the period) for None."""
     if value is None:
-        out = []
+        out: list[BurnWindow] = []
         for i, w in enumerate(burnrate.DEFAULT_WINDOWS):
             factor = burnrate.burn_factor(w.budget_percent, period, w.long)
             if w.long > period:
@@ -94,14 +94,14 @@ def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
     if not items:
         fields.fail(path, "must list at least one window pair")
         return None
-    out = []
+    pairs: list[BurnWindow] = []
     for i, item in enumerate(items):
-        w = window_pair(fields, item, join(path, i), period)
-        if w is not None:
-            out.append(w)
-    if len(out) != len(items):
+        pair = window_pair(fields, item, join(path, i), period)
+        if pair is not None:
+            pairs.append(pair)
+    if len(pairs) != len(items):
         return None
-    return check_factors(fields, out, path, budget)
+    return check_factors(fields, pairs, path, budget)
 
 
 def window_pair(fields: Fields, value: Any, path: str, period: int) -> BurnWindow | None:

@@ -170,7 +170,8 @@ class Fields:
             return None
         return self.parsed(value, path, parse_duration, DurationError)
 
-    def labels(self, value: Any, path: str, reserved: frozenset[str] = frozenset()) -> dict:
+    def labels(self, value: Any, path: str,
+               reserved: frozenset[str] = frozenset()) -> dict[str, str]:
         """A label map: Prometheus label names (not ``__`` nor reserved) to non-empty strings."""
         result: dict[str, str] = {}
         if value is None:

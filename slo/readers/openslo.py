@@ -176,9 +176,9 @@ def _slo(doc: Document, catalog: Catalog) -> tuple[str, SLO] | None:
     if service and objective is not None and period is not None:
         alerting = _alerting(f, spec.get("alertPolicies"), "spec.alertPolicies", catalog,
                              camel(service) + camel(doc.name), objective[0], period)
-    if len(f.problems) > before or None in (service, period, objective, sli, alerting):
+    if (len(f.problems) > before or service is None or period is None or objective is None
+            or sli is None or alerting is None):
         return None
-    assert sli is not None and objective is not None and service is not None
     return service, SLO(doc.name, str(description), objective[0], period or 0, sli[0],
                         alerting, sli[1], labels=tuple(sorted(labels.items())))
 
@@ -403,9 +403,9 @@ def _alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
               for s in SEVERITIES}
     absent = AlertRoute(f"{base}SLIAbsent", (("severity", "ticket"),), (), absent_for)
     if value is None:
-        windows = burn_windows(f, None, path, budget, period)
-        return None if windows is None else Alerting("", routes["page"], routes["ticket"],
-                                                     absent, windows)
+        defaults = burn_windows(f, None, path, budget, period)
+        return None if defaults is None else Alerting("", routes["page"], routes["ticket"],
+                                                      absent, defaults)
     conditions: list[tuple[Fields, dict[str, Any], str, dict[str, str]]] = []
     for i, item in enumerate(f.sequence(value, path) or []):
         policy = _policy(f, item, join(path, i), catalog)
@@ -445,11 +445,11 @@ def _policy(f: Fields, value: Any, path: str, catalog: Catalog
             return None
         pf, body, ppath = doc.fields, doc.body, ""
     else:
-        body = f.mapping(value, path, required=("metadata", "spec"),
-                         optional=("apiVersion", "kind"))
-        if body is None:
+        inline = f.mapping(value, path, required=("metadata", "spec"),
+                           optional=("apiVersion", "kind"))
+        if inline is None:
             return None
-        pf, ppath = f, path
+        pf, body, ppath = f, inline, path
     labels = _labels(pf, body["metadata"].get("labels") if isinstance(body["metadata"], dict)
                      else None, join(ppath, "metadata.labels"))
     sp = join(ppath, "spec")
