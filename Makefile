@@ -6,6 +6,8 @@ STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 # Extra flags for the demo targets, e.g. make run RUN_ARGS='--prometheus-port 9091'
+# (--prometheus PATH or PROMETHEUS=PATH: another Prometheus than 3.5 from .tools/;
+# --engine victoriametrics: two Prometheus shards, VictoriaMetrics and vmalert)
 RUN_ARGS    ?=
 HEALTH_ARGS ?=
 CHAOS_ARGS  ?=
@@ -94,7 +96,8 @@ run: venv promtool engines
 health: venv
 	$(BIN)/python -m demo.health $(HEALTH_ARGS)
 
-test-e2e-quick: venv promtool
+# Prometheus 3.5 from .tools/ by default; PROMETHEUS=/usr/bin/prometheus runs them on 2.42.
+test-e2e-quick: venv promtool engines
 	$(BIN)/python -m pytest -m e2e -x -q
 
 chaos-orchestrator: venv

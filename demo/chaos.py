@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.duration <= 0:
             print("chaos: left in place; `python -m demo.chaos --clear` removes it")
             return 0
-        print(f"chaos: watch {st.prometheus_url}/alerts; clearing in {args.duration:g}s "
+        print(f"chaos: watch {st.alerts_url}; clearing in {args.duration:g}s "
               "(Ctrl-C clears now)", flush=True)
         stopping: list[int] = []  # a flag: Event.set() in a signal handler can deadlock
         for sig in (signal.SIGINT, signal.SIGTERM):

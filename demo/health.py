@@ -2,7 +2,10 @@
 
 Checks, for the stack described by ``var/demo/state.json`` (or the default ports): each demo
 instance answers ``/health``, its ``/metrics`` serves the contract, Prometheus is ready, has
-the rules loaded, and sees every demo scrape target ``up`` in ``/api/v1/targets``. The runbook
+the rules loaded, and sees every demo scrape target ``up`` in ``/api/v1/targets``. For the
+global view (``make run RUN_ARGS='--engine victoriametrics'``): every Prometheus shard is
+ready, scrapes its target and has no rules, VictoriaMetrics holds samples of every shard, and
+vmalert has the rules loaded. The runbook
 runs this during triage, so a failure names what is down and what to look at.
 """
 
@@ -16,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from demo import promconfig, state
+from demo import globalview, promconfig, state
 from demo.promapi import PromAPI, PromError
 
 
@@ -38,6 +41,9 @@ def checks(st: state.StackState) -> Iterator[tuple[bool, str]]:
                            f"metrics {url}: HTTP {r.status_code}, no orchestrator_requests_total")
             except httpx.HTTPError as exc:
                 yield False, f"metrics {url}: not answering ({type(exc).__name__})"
+    if st.engine == "victoriametrics":
+        yield from _global_view(st)
+        return
     with PromAPI(st.prometheus_url, timeout=3.0) as prom:
         if not prom.ready():
             yield False, f"prometheus {st.prometheus_url}: not ready (is `make run` running?)"
@@ -50,17 +56,67 @@ def checks(st: state.StackState) -> Iterator[tuple[bool, str]]:
         except PromError as exc:
             yield False, f"prometheus API: {exc}"
             return
-        by_address = {t["labels"].get("instance"): t for t in targets}
-        for url in st.metrics_urls:
-            address = urlsplit(url).netloc
-            target = by_address.get(address)
-            if target is None:
-                yield False, f"scrape target {address}: not in Prometheus' active targets"
-            elif target["health"] != "up":
-                yield False, (f"scrape target {address}: {target['health']} "
-                              f"({target.get('lastError') or 'not scraped yet'})")
-            else:
-                yield True, f"scrape target {address}: up"
+        yield from _targets(st.metrics_urls, targets)
+
+
+def _targets(metrics_urls: list[str], targets: list[dict]) -> Iterator[tuple[bool, str]]:
+    by_address = {t["labels"].get("instance"): t for t in targets}
+    for url in metrics_urls:
+        address = urlsplit(url).netloc
+        target = by_address.get(address)
+        if target is None:
+            yield False, f"scrape target {address}: not in Prometheus' active targets"
+        elif target["health"] != "up":
+            yield False, (f"scrape target {address}: {target['health']} "
+                          f"({target.get('lastError') or 'not scraped yet'})")
+        else:
+            yield True, f"scrape target {address}: up"
+
+
+def _global_view(st: state.StackState) -> Iterator[tuple[bool, str]]:
+    """The shards scrape (and evaluate nothing), VictoriaMetrics has every shard's samples,
+    vmalert has the rules."""
+    targets: list[dict] = []
+    for n, url in enumerate(st.shard_urls, 1):
+        with PromAPI(url, timeout=3.0) as shard:
+            if not shard.ready():
+                yield False, f"prometheus shard-{n} {url}: not ready"
+                continue
+            try:
+                own = [t for t in shard.targets() if t["labels"].get("job") == promconfig.JOB]
+                rules = shard.rules()
+            except PromError as exc:
+                yield False, f"prometheus shard-{n} API: {exc}"
+                continue
+            yield not rules, (f"prometheus shard-{n} {url}: ready, {len(own)} target(s)"
+                              + (f", but {len(rules)} rules (it should only forward)"
+                                 if rules else ""))
+            targets += own
+    yield from _targets(st.metrics_urls, targets)
+    with PromAPI(st.prometheus_url, timeout=3.0) as vm:
+        if not vm.ready():
+            yield False, f"victoria-metrics {st.prometheus_url}: not ready"
+        else:
+            try:
+                seen = globalview.shards_seen(vm)
+                want = {f"shard-{n}" for n in range(1, len(st.shard_urls) + 1)}
+                yield seen >= want, (f"victoria-metrics {st.prometheus_url}: samples from "
+                                     f"{', '.join(sorted(seen)) or 'no shard'}"
+                                     + ("" if seen >= want else
+                                        f" (missing {', '.join(sorted(want - seen))}: see the "
+                                        "shards' logs for remote_write errors)"))
+            except PromError as exc:
+                yield False, f"victoria-metrics API: {exc}"
+    with PromAPI(st.vmalert_url, timeout=3.0) as vmalert:
+        if not vmalert.ready():
+            yield False, f"vmalert {st.vmalert_url}: not ready"
+            return
+        try:
+            rules = vmalert.rules()
+        except PromError as exc:
+            yield False, f"vmalert API: {exc}"
+            return
+        yield bool(rules), f"vmalert {st.vmalert_url}: {len(rules)} rules loaded"
 
 
 def main(argv: list[str] | None = None) -> int:

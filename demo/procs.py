@@ -24,6 +24,12 @@ import httpx
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 
+#: ``slo-gen`` of this checkout (its own ``slo`` package first on the path, whatever the
+#: virtualenv's installed copy points at), for the stack and the tests to render with.
+SLO_GEN = ("-c", "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'slo-gen'; "
+           "from slo.cli import main; sys.exit(main())", str(CHECKOUT))
+
+
 class StartError(RuntimeError):
     """A child exited or never became ready."""
 

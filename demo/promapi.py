@@ -1,7 +1,9 @@
 """A small client for the Prometheus HTTP API: instant queries, alerts, targets, rules.
 
 ``make health``, the stack and the e2e tests read Prometheus the way an on-call engineer's
-``curl`` does; this keeps the JSON handling (status, errorType, vectors) in one place.
+``curl`` does; this keeps the JSON handling (status, errorType, vectors) in one place. The same
+API is served by VictoriaMetrics (``/api/v1/query``) and by vmalert (``/api/v1/alerts``,
+``/api/v1/rules``), so the global view is read with it too.
 """
 
 from __future__ import annotations
@@ -49,14 +51,27 @@ class PromAPI:
         except httpx.HTTPError:
             return False
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        """Instant vector (or scalar, as one unlabeled sample) of ``expr``."""
-        data = self._get("/api/v1/query", query=expr)
+    def query(self, expr: str, at: float | None = None, **params: str) -> list[dict[str, Any]]:
+        """Instant vector (or scalar, as one unlabeled sample) of ``expr``, now or ``at``."""
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        data = self._get("/api/v1/query", query=expr, **params)
         if data["resultType"] == "vector":
             return list(data["result"])
         if data["resultType"] == "scalar":
             return [{"metric": {}, "value": data["result"]}]
         raise PromError(f"{expr}: expected a vector, got {data['resultType']}")
+
+    def samples(self, expr: str, at: float | None = None, **params: str
+                ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        """The raw samples of a range selector ``expr`` (``x[30s]``): (labels, [(t, v)])."""
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        data = self._get("/api/v1/query", query=expr, **params)
+        if data["resultType"] != "matrix":
+            raise PromError(f"{expr}: expected a matrix, got {data['resultType']}")
+        return [(dict(s["metric"]), [(float(t), float(v)) for t, v in s["values"]])
+                for s in data["result"]]
 
     def values(self, expr: str) -> list[float]:
         return [float(s["value"][1]) for s in self.query(expr)]

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from demo import procs, promconfig, state
+from demo import engines, globalview, procs, promconfig, state
 from demo.auth import new_token, read_token, write_token
 from demo.promapi import PromAPI
 
@@ -52,7 +52,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-traffic", action="store_true", help="do not start the traffic generator")
     p.add_argument("--duration", type=float,
                    help="stop by itself after this many seconds (default: run until Ctrl-C)")
-    p.add_argument("--prometheus", default="prometheus", help="the prometheus binary")
+    p.add_argument("--engine", choices=("prometheus", "victoriametrics"), default="prometheus",
+                   help="prometheus (default): one Prometheus scrapes and evaluates the rules; "
+                        "victoriametrics: the global view, two demo instances (ports N and "
+                        "N+1), a Prometheus shard each (--prometheus-port and the next one, "
+                        "scrape + remote_write only), VictoriaMetrics and vmalert evaluating "
+                        "the rules")
+    p.add_argument("--victoriametrics-port", type=int, default=8428,
+                   help="VictoriaMetrics port with --engine victoriametrics (default 8428)")
+    p.add_argument("--vmalert-port", type=int, default=8880,
+                   help="vmalert port with --engine victoriametrics (default 8880)")
+    p.add_argument("--prometheus", default=None, metavar="PATH",
+                   help="the prometheus binary (default: $PROMETHEUS, else Prometheus 3.5 from "
+                        "`make engines` (.tools/engines.env), else prometheus on PATH)")
     return p
 
 
@@ -62,9 +74,7 @@ def render_rules(specs: list[str], out: Path, period_step: str) -> list[Path]:
     The period's step sums run every ``period_step`` (the demo's evaluation interval), so the
     budget series show up seconds after start rather than up to 5 minutes later.
     """
-    script = Path(sys.executable).with_name("slo-gen")
-    cmd = [str(script)] if script.exists() else [
-        sys.executable, "-c", "import sys; from slo.cli import main; sys.exit(main())"]
+    cmd = [sys.executable, *procs.SLO_GEN]
     if out.exists():
         shutil.rmtree(out)
     result = subprocess.run([*cmd, "render", *specs, "-o", str(out), "--period-step",
@@ -77,9 +87,16 @@ def render_rules(specs: list[str], out: Path, period_step: str) -> list[Path]:
     return rules
 
 
-def _check_ports(args: argparse.Namespace) -> None:
-    for flag, port in (("--port", args.port), ("--metrics-port", args.metrics_port),
-                       ("--prometheus-port", args.prometheus_port)):
+def _check_ports(stack: Stack) -> None:
+    args = stack.args
+    n = len(stack.app_urls)
+    ports = [("--port", args.port + i) for i in range(n)]
+    ports += [("--metrics-port", p) for p in stack.metrics_ports]
+    ports += [("--prometheus-port", args.prometheus_port + i) for i in range(n)]
+    if stack.global_view:
+        ports += [("--victoriametrics-port", args.victoriametrics_port),
+                  ("--vmalert-port", args.vmalert_port)]
+    for flag, port in ports:
         if procs.port_in_use(port):
             raise procs.StartError(f"port {port} on 127.0.0.1 is taken: choose another with "
                                    f"{flag} (make run RUN_ARGS='{flag} N')")
@@ -92,16 +109,27 @@ class Stack:
         self.args = args
         self.var: Path = args.var_dir.resolve()
         self.children: list[procs.Child] = []
-        self.app_url = f"http://127.0.0.1:{args.port}"
-        self.metrics_url = f"http://127.0.0.1:{args.metrics_port}/metrics"
-        self.prom_url = f"http://127.0.0.1:{args.prometheus_port}"
+        self.global_view = args.engine == "victoriametrics"
+        n = 2 if self.global_view else 1
+        self.app_urls = [f"http://127.0.0.1:{args.port + i}" for i in range(n)]
+        self.metrics_ports = [args.metrics_port + i for i in range(n)]
+        self.metrics_urls = [f"http://127.0.0.1:{p}/metrics" for p in self.metrics_ports]
+        self.shard_urls = ([f"http://127.0.0.1:{args.prometheus_port + i}" for i in range(n)]
+                           if self.global_view else [])
+        self.vmalert_url = f"http://127.0.0.1:{args.vmalert_port}" if self.global_view else ""
+        # where the runbook's queries go: Prometheus, or VictoriaMetrics for the global view
+        self.prom_url = (f"http://127.0.0.1:{args.victoriametrics_port}" if self.global_view
+                         else f"http://127.0.0.1:{args.prometheus_port}")
+        self.versions: list[str] = []
 
     def start(self) -> None:
         args, var = self.args, self.var
-        if shutil.which(args.prometheus) is None:
-            raise procs.StartError(f"{args.prometheus!r} not found: run `make promtool` "
-                                   "(installs Debian's prometheus package)")
-        _check_ports(args)
+        self.prometheus = engines.prometheus(args.prometheus)
+        print(f"stack: running {self.prometheus.describe()}", flush=True)
+        if self.global_view:
+            for engine in (engines.victoria_metrics(), engines.vmalert()):
+                print(f"stack: running {engine.describe()}", flush=True)
+        _check_ports(self)
         var.mkdir(parents=True, exist_ok=True)
         token_file = var / state.TOKEN_FILE
         if read_token(token_file) is None:
@@ -109,27 +137,41 @@ class Stack:
         rules = render_rules(args.spec, var / "rules", args.scrape_interval)
         logs = var / "logs"
 
-        demo = self._spawn("demo", [
-            sys.executable, "-m", "demo", "--port", str(args.port),
-            "--metrics-port", str(args.metrics_port), "--admin-token-file", str(token_file),
-            "--instance", "demo-1"], logs / "demo.log")
-        procs.wait_http(demo, self.app_url + "/health")
+        for i, (url, metrics_port) in enumerate(zip(self.app_urls, self.metrics_ports,
+                                                    strict=True), 1):
+            name = "demo" if len(self.app_urls) == 1 else f"demo-{i}"
+            demo = self._spawn(name, [
+                sys.executable, "-m", "demo", "--port", str(args.port + i - 1),
+                "--metrics-port", str(metrics_port), "--admin-token-file", str(token_file),
+                "--instance", f"demo-{i}"], logs / f"{name}.log")
+            procs.wait_http(demo, url + "/health")
+        targets = [f"127.0.0.1:{p}" for p in self.metrics_ports]
 
-        config_file = var / "prometheus.yml"
-        config_file.write_text(promconfig.config([f"127.0.0.1:{args.metrics_port}"], rules,
-                                                 args.scrape_interval))
-        prom = self._spawn("prometheus", promconfig.argv(
-            args.prometheus, config_file, var / "data", f"127.0.0.1:{args.prometheus_port}"),
-            logs / "prometheus.log")
-        procs.wait_http(prom, self.prom_url + "/-/ready", timeout=60)
+        if self.global_view:
+            view = globalview.start(
+                self._spawn, var, rules, [[t] for t in targets], args.scrape_interval,
+                vm_port=args.victoriametrics_port, vmalert_port=args.vmalert_port,
+                shard_ports=[args.prometheus_port + i for i in range(len(targets))],
+                prometheus=self.prometheus)
+            self.versions = view.versions
+        else:
+            config_file = var / "prometheus.yml"
+            config_file.write_text(promconfig.config(targets, rules, args.scrape_interval))
+            prom = self._spawn("prometheus", promconfig.argv(
+                self.prometheus.path, config_file, var / "data",
+                f"127.0.0.1:{args.prometheus_port}"), logs / "prometheus.log")
+            procs.wait_http(prom, self.prom_url + "/-/ready", timeout=60)
+            self.versions = [self.prometheus.describe()]
 
         if not args.no_traffic:
             self._spawn("traffic", [
-                sys.executable, "-m", "demo.traffic", "--target", self.app_url,
+                sys.executable, "-m", "demo.traffic",
+                *(a for url in self.app_urls for a in ("--target", url)),
                 "--rate", str(args.rate), "--duration", str(args.duration or 7 * 86400)],
                 logs / "traffic.log")
-        state.StackState([self.app_url], [self.metrics_url], self.prom_url, str(token_file),
-                         {c.name: c.pid for c in self.children}).save(var)
+        state.StackState(self.app_urls, self.metrics_urls, self.prom_url, str(token_file),
+                         {c.name: c.pid for c in self.children}, engine=args.engine,
+                         shard_urls=self.shard_urls, vmalert_url=self.vmalert_url).save(var)
 
     def _spawn(self, name: str, argv: list[str], log: Path) -> procs.Child:
         child = procs.spawn(name, argv, log)
@@ -150,13 +192,26 @@ class Stack:
     def banner(self) -> str:
         token_file = self.var / state.TOKEN_FILE
         prom = self.prom_url
-        lines = [
-            "",
-            "Demo stack is up (127.0.0.1 only):",
-            f"  orchestrator   {self.app_url}   (GET /health, POST /webhooks/whatsapp, "
-            "GET /reservations/{id})",
-            f"  /metrics       {self.metrics_url}",
-            f"  Prometheus     {prom}   (alerts: {prom}/alerts, rules: {prom}/rules)",
+        app = self.app_urls[0]
+        lines = ["", "Demo stack is up (127.0.0.1 only):"]
+        lines += [f"  orchestrator   {url}   (GET /health, POST /webhooks/whatsapp, "
+                  "GET /reservations/{id})" for url in self.app_urls]
+        lines += [f"  /metrics       {url}" for url in self.metrics_urls]
+        if self.global_view:
+            lines += [f"  Prometheus     {url}   shard-{i} (scrapes {self.metrics_urls[i - 1]},"
+                      " remote_write only, no rules)"
+                      for i, url in enumerate(self.shard_urls, 1)]
+            lines += [
+                f"  VictoriaMetrics {prom}   (the global view: {prom}/api/v1/query, the "
+                "runbook's queries)",
+                f"  vmalert        {self.vmalert_url}   (alerts: {self.vmalert_url}/api/v1/"
+                f"alerts, UI {self.vmalert_url}/vmalert/groups; evaluates "
+                f"{globalview.DATA_DELAY} behind)",
+            ]
+        else:
+            lines.append(f"  Prometheus     {prom}   (alerts: {prom}/alerts, rules: {prom}/rules)")
+        lines += [f"  engine         {v}" for v in self.versions]
+        lines += [
             f"  logs, config   {self.var}",
             f"  admin token    {token_file}",
             "",
@@ -164,11 +219,12 @@ class Stack:
         ]
         lines += [f"  curl -sG {prom}/api/v1/query --data-urlencode 'query={q}'"
                   for q in TRY_QUERIES]
+        where = "vmalert" if self.global_view else "Prometheus"
         lines += [
             "",
-            "  make health               # demo, Prometheus and the scrape target are up",
+            f"  make health               # demo, {where} and the scrape targets are up",
             "  make chaos-orchestrator   # PMS outage: OrchestratorErrorRateHigh fires in ~2 min",
-            f"  curl -X POST {self.app_url}/admin/circuit-breaker/config "
+            f"  curl -X POST {app}/admin/circuit-breaker/config "
             f"-H \"Authorization: Bearer $(cat {token_file})\" -H 'Content-Type: "
             "application/json' -d '{\"failure_threshold\": 0.3, \"recovery_timeout\": 60, "
             "\"half_open_max_calls\": 5}'",
@@ -193,9 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         print(stack.banner(), flush=True)
-        with PromAPI(stack.prom_url) as prom:
+        evaluator = stack.vmalert_url or stack.prom_url
+        with PromAPI(evaluator) as prom:
             if not prom.rules():
-                print("warning: Prometheus loaded no rules", file=sys.stderr)
+                print(f"warning: {evaluator} loaded no rules", file=sys.stderr)
         deadline = None if args.duration is None else time.monotonic() + args.duration
         while not stopping and (deadline is None or time.monotonic() < deadline):
             dead = stack.dead_child()
@@ -209,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stack: {exc}", file=sys.stderr)
         return 1
     finally:
-        print("stopping: traffic, Prometheus, orchestrator", flush=True)
+        print("stopping: " + ", ".join(c.name for c in reversed(stack.children)), flush=True)
         stack.stop()
 
 

@@ -25,6 +25,18 @@ class StackState:
     prometheus_url: str = "http://127.0.0.1:9090"
     token_file: str = str(DEFAULT_DIR / TOKEN_FILE)
     pids: dict[str, int] = field(default_factory=dict)
+    #: "prometheus", or "victoriametrics" for the global view: then ``prometheus_url`` is
+    #: VictoriaMetrics' query API, the shards scrape and vmalert evaluates the rules
+    engine: str = "prometheus"
+    shard_urls: list[str] = field(default_factory=list)
+    vmalert_url: str = ""
+
+    @property
+    def alerts_url(self) -> str:
+        """Where the firing alerts show."""
+        if self.vmalert_url:
+            return self.vmalert_url + "/vmalert/alerts"
+        return self.prometheus_url + "/alerts"
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -6,14 +6,22 @@ other's traffic or alerts; the module's finalizer stops it, also when a test fai
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from demo import procs
-from tests.e2e.e2e_fleet import CHILDREN, E2E_SPEC, Fleet, render, start_fleet, wait_for
+from demo import engines, procs
+from tests.e2e.e2e_fleet import (
+    CHILDREN,
+    E2E_SPEC,
+    Fleet,
+    GlobalFleet,
+    render,
+    start_fleet,
+    start_global_fleet,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,11 +33,31 @@ def _stop_leftovers() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def prometheus_bin() -> str:
-    path = shutil.which("prometheus")
-    if path is None:
-        pytest.fail("prometheus is not installed: run `make promtool` (Debian's prometheus)")
-    return path
+def prometheus_engine(request: pytest.FixtureRequest) -> engines.Engine:
+    """The Prometheus the fleets run: ``$PROMETHEUS``, else 3.5 from ``make engines``, else
+    ``prometheus`` on PATH (``PROMETHEUS=/usr/bin/prometheus`` runs the suite on 2.42)."""
+    try:
+        engine = engines.prometheus()
+    except procs.StartError as exc:
+        pytest.fail(str(exc))
+    _announce(request, f"e2e: {engine.describe()}")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin(prometheus_engine: engines.Engine) -> str:
+    return prometheus_engine.path
+
+
+def _announce(request: pytest.FixtureRequest, line: str) -> None:
+    """One line on the terminal (also under -q and with output captured)."""
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +97,26 @@ def healthy_e2e_fleet(fleet_factory, e2e_rules) -> Fleet:
     wait_for("a healthy success rate",
              lambda: fleet.prom.values("orchestrator_success_rate_5m") == [100.0], timeout=60)
     return fleet
+
+
+@pytest.fixture(scope="module")
+def global_fleet_factory(tmp_path_factory: pytest.TempPathFactory,
+                         prometheus_engine: engines.Engine, request: pytest.FixtureRequest
+                         ) -> Iterator[Callable[..., GlobalFleet]]:
+    """``global_fleet_factory(rules)`` -> two instances, a Prometheus shard each, remote
+    writing to VictoriaMetrics, vmalert evaluating ``rules``; stopped after the module."""
+    started: list[GlobalFleet] = []
+
+    def make(rules: list[Path], demo_args: Sequence[str] = ()) -> GlobalFleet:
+        try:
+            fleet = start_global_fleet(tmp_path_factory.mktemp("global"), rules,
+                                       prometheus_engine, demo_args)
+        except procs.StartError as exc:
+            pytest.fail(str(exc))
+        started.append(fleet)
+        _announce(request, "e2e global view: " + "; ".join(fleet.view.versions))
+        return fleet
+
+    yield make
+    for fleet in started:
+        fleet.stop()

@@ -1,7 +1,10 @@
 """The end-to-end tests' fleet: real demo instances and a real Prometheus on 127.0.0.1.
 
 A fleet is two demo orchestrators and one Prometheus scraping both every second, with rendered
-rules evaluated every second, on ports chosen free at run time. Every child runs in its own
+rules evaluated every second, on ports chosen free at run time. A global fleet
+(:func:`start_global_fleet`) is the same two instances, each scraped by its own Prometheus
+shard that forwards every sample by remote_write to one VictoriaMetrics, where vmalert
+evaluates the rules every second (:mod:`demo.globalview`). Every child runs in its own
 process group; :data:`CHILDREN` records them all so a session finalizer can stop whatever a
 failed fixture left behind.
 """
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from demo import procs, promconfig
+from demo import engines, globalview, procs, promconfig
 from demo.promapi import PromAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,14 +72,14 @@ def wait_tcp(child: procs.Child, port: int, timeout: float = 30.0) -> None:
 
 
 def render(spec: Path | None, out: Path) -> list[Path]:
-    """Rules rendered by the real ``slo-gen render`` CLI (the embedded spec when None).
+    """Rules rendered by the real ``slo-gen render`` CLI of this checkout (the embedded spec
+    when None).
 
     The period's step sums run at the fleet's interval: with the default 5m step their group
     would first run up to 5 minutes after Prometheus starts, longer than a test waits.
     """
-    slo_gen = Path(sys.executable).with_name("slo-gen")
-    args = [str(slo_gen), "render", *([str(spec)] if spec else []), "-o", str(out),
-            "--period-step", INTERVAL]
+    args = [sys.executable, *procs.SLO_GEN, "render", *([str(spec)] if spec else []),
+            "-o", str(out), "--period-step", INTERVAL]
     result = subprocess.run(args, capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"slo-gen render failed:\n{result.stderr}"
     rules = sorted(out.glob("*.rules.yml"))
@@ -121,10 +124,10 @@ class Instance:
 
 
 @dataclass
-class Fleet:
+class Instances:
+    """Demo instances, the admin token they share, and the traffic sent to them."""
+
     instances: list[Instance]
-    prom: PromAPI
-    prom_child: procs.Child
     token: str
     workdir: Path
     extra: list[procs.Child] = field(default_factory=list)
@@ -143,19 +146,34 @@ class Fleet:
         self.extra.append(child)
         return child
 
-    def stop(self) -> None:
-        for child in [*self.extra, self.prom_child,
-                      *(i.child for i in self.instances if i.child is not None)]:
+    def stop_instances(self) -> None:
+        for child in [i.child for i in self.instances if i.child is not None]:
             procs.stop(child, timeout=5)
+
+
+@dataclass
+class Fleet(Instances):
+    prom: PromAPI = field(kw_only=True)
+    prom_child: procs.Child = field(kw_only=True)
+
+    def stop(self) -> None:
+        for child in self.extra:
+            procs.stop(child, timeout=5)
+        procs.stop(self.prom_child, timeout=5)
+        self.stop_instances()
         self.prom.close()
+
+
+def _instances(workdir: Path, token: str, demo_args: Sequence[str]) -> list[Instance]:
+    return [Instance(i, procs.free_port(), procs.free_port(), workdir / f"demo-{i}.log",
+                     token, list(demo_args)) for i in range(2)]
 
 
 def start_fleet(workdir: Path, rules: list[Path], prometheus: str,
                 demo_args: Sequence[str] = ()) -> Fleet:
     """Two demo instances and one Prometheus (1 s scrape and evaluation) with ``rules``."""
     token = secrets.token_urlsafe(24)
-    instances = [Instance(i, procs.free_port(), procs.free_port(), workdir / f"demo-{i}.log",
-                          token, list(demo_args)) for i in range(2)]
+    instances = _instances(workdir, token, demo_args)
     prom_child = None
     try:
         for inst in instances:
@@ -167,8 +185,8 @@ def start_fleet(workdir: Path, rules: list[Path], prometheus: str,
             prometheus, config, workdir / "data", f"127.0.0.1:{prom_port}"),
             workdir / "prometheus.log")
         procs.wait_http(prom_child, f"http://127.0.0.1:{prom_port}/-/ready", timeout=60)
-        fleet = Fleet(instances, PromAPI(f"http://127.0.0.1:{prom_port}"), prom_child, token,
-                      workdir)
+        fleet = Fleet(instances, token, workdir, prom=PromAPI(f"http://127.0.0.1:{prom_port}"),
+                      prom_child=prom_child)
     except BaseException:
         for child in [prom_child, *(i.child for i in instances)]:
             if child is not None:
@@ -180,3 +198,43 @@ def start_fleet(workdir: Path, rules: list[Path], prometheus: str,
 
 def targets_up(fleet: Fleet) -> int:
     return sum(t["health"] == "up" for t in fleet.prom.targets())
+
+
+@dataclass
+class GlobalFleet(Instances):
+    """Two instances, a Prometheus shard each, VictoriaMetrics and vmalert."""
+
+    view: globalview.GlobalView = field(kw_only=True)
+    vm: PromAPI = field(kw_only=True)  # VictoriaMetrics' query API
+    vmalert: PromAPI = field(kw_only=True)  # vmalert's own API: alerts and rules
+    shards: list[PromAPI] = field(kw_only=True)  # shard n scrapes instances[n]
+
+    def stop(self) -> None:
+        for child in self.extra:
+            procs.stop(child, timeout=5)
+        self.view.stop(timeout=5)
+        self.stop_instances()
+        for api in (self.vm, self.vmalert, *self.shards):
+            api.close()
+
+
+def start_global_fleet(workdir: Path, rules: list[Path], prometheus: engines.Engine,
+                       demo_args: Sequence[str] = ()) -> GlobalFleet:
+    """Two demo instances, each scraped every second by its own Prometheus shard, remote
+    writing to VictoriaMetrics, and vmalert evaluating ``rules`` every second."""
+    token = secrets.token_urlsafe(24)
+    instances = _instances(workdir, token, demo_args)
+    view = None
+    try:
+        for inst in instances:
+            inst.start()
+        view = globalview.start(lambda name, argv, log: spawn(name, argv, log), workdir, rules,
+                                [[i.target] for i in instances], INTERVAL, prometheus=prometheus)
+    except BaseException:
+        for child in [i.child for i in instances]:
+            if child is not None:
+                procs.stop(child, timeout=5)
+        raise
+    return GlobalFleet(instances, token, workdir, view=view, vm=PromAPI(view.vm_url),
+                       vmalert=PromAPI(view.vmalert_url),
+                       shards=[PromAPI(u) for u in view.shard_urls])

@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from demo.promapi import PromError
-from tests.e2e.e2e_fleet import ROOT, Fleet, wait_for
+from tests.e2e.e2e_fleet import ROOT, Fleet, render, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -117,3 +118,42 @@ def test_escalation_threshold_is_budget_consumed(fleet: Fleet) -> None:
     remaining = fleet.prom.scalar("slo:period_error_budget_remaining:ratio")
     assert used is not None and remaining is not None
     assert used == pytest.approx(1 - remaining, abs=1e-6)
+
+
+LATENCY_SPEC = """\
+apiVersion: slo-gen/v1
+service: orchestrator
+slos:
+  - name: latency
+    objective: 99
+    period: 1h
+    sli:
+      latency: {histogram: http_request_duration_seconds, le: 1}
+    alerting:
+      runbook_url: https://runbooks.example.internal/ORCHESTRATOR_HIGH_ERROR_RATE.md
+      windows: [{severity: page, long: 2m, short: 1m, factor: 14.4}]
+"""
+
+
+def test_bucket_selector_finds_the_stored_bucket(fleet: Fleet, tmp_path: Path) -> None:
+    """The runbook's latency query reads ``le`` buckets, and a latency SLI selects one by its
+    ``le`` value. Prometheus 3 normalises ``le`` on scrape (``1`` is stored as ``1.0``), 2.x
+    stores the exposed text: the exporter writes prometheus_client's spelling, which is the
+    normalised one, so the stored values are the exposed ones on either engine, and the
+    generator's ``le="1.0"`` (from a spec's ``le: 1``) finds the bucket."""
+    exposed = set(re.findall(r'^http_request_duration_seconds_bucket\{[^}]*le="([^"]+)"',
+                             httpx.get(f"http://{fleet.instances[0].target}/metrics").text,
+                             re.MULTILINE))
+    assert {"1.0", "+Inf"} <= exposed and "1" not in exposed, exposed
+    stored = {s["metric"]["le"] for s in fleet.prom.query(
+        "count by (le) (http_request_duration_seconds_bucket)")}
+    assert stored == exposed
+
+    spec = tmp_path / "latency.yaml"
+    spec.write_text(LATENCY_SPEC)
+    rules = render(spec, tmp_path / "out")[0].read_text()
+    selectors = set(re.findall(r'http_request_duration_seconds_bucket\{[^}]*\}', rules))
+    assert selectors == {'http_request_duration_seconds_bucket{le="1.0"}'}, selectors
+    (selector,) = selectors
+    assert fleet.prom.query(selector), f"{selector}: nothing stored"
+    assert fleet.prom.query('http_request_duration_seconds_bucket{le="1"}') == []

@@ -1,7 +1,9 @@
 """``make run`` as a newcomer runs it (bounded, on free ports), with ``make health`` and
-``make chaos-orchestrator`` against it.
+``make chaos-orchestrator`` against it, on each engine: one Prometheus, and the global view
+(``RUN_ARGS='--engine victoriametrics'``: two instances, a Prometheus shard each,
+VictoriaMetrics and vmalert).
 
-The stack renders the shipped spec's rules, starts the demo, Prometheus and traffic; the
+The stack renders the shipped spec's rules, starts the demo, the engines and traffic; the
 runbook's triage query must return a value, ``make health`` must exit 0, the chaos target must
 open the PMS circuit breaker, and SIGTERM must stop every child and remove the state file.
 """
@@ -35,35 +37,61 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, prometheus_bin: str
-          ) -> Iterator[tuple[procs.Child, Path, str]]:
-    var = tmp_path_factory.mktemp("stack")
-    ports = {"--port": procs.free_port(), "--metrics-port": procs.free_port(),
-             "--prometheus-port": procs.free_port()}
+def _two_free_ports() -> int:
+    """A port ``p`` with ``p`` and ``p + 1`` free (the global view's second instance and shard
+    take the next port)."""
+    for _ in range(100):
+        p = procs.free_port()
+        if p < 65535 and not procs.port_in_use(p + 1):
+            return p
+    raise RuntimeError("no two consecutive free ports")
+
+
+@pytest.fixture(scope="module", params=["prometheus", "victoriametrics"])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          prometheus_bin: str) -> Iterator[tuple[procs.Child, Path, str]]:
+    engine = request.param
+    var = tmp_path_factory.mktemp(f"stack-{engine}")
+    ports = {"--port": _two_free_ports(), "--metrics-port": _two_free_ports(),
+             "--prometheus-port": _two_free_ports()}
+    if engine == "victoriametrics":
+        ports |= {"--victoriametrics-port": procs.free_port(),
+                  "--vmalert-port": procs.free_port()}
     args = " ".join(f"{k} {v}" for k, v in ports.items())
-    run_args = f"--var-dir {var} {args} --scrape-interval 1s --rate 20 --duration 240"
+    run_args = (f"--var-dir {var} {args} --scrape-interval 1s --rate 20 --duration 300 "
+                f"--prometheus {prometheus_bin} --engine {engine}")
     child = spawn("make run", [*MAKE, "run", f"RUN_ARGS={run_args}"], var / "make-run.log")
     pids: dict[str, int] = {}
     try:
         state = var / "state.json"
         wait_for("the stack's state.json", lambda: state.exists() or not child.alive(),
-                 timeout=90)
+                 timeout=120)
         assert child.alive(), child.log_tail()
-        pids = json.loads(state.read_text())["pids"]
-        yield child, var, f"http://127.0.0.1:{ports['--prometheus-port']}"
+        st = json.loads(state.read_text())
+        pids = st["pids"]
+        assert st["engine"] == engine
+        yield child, var, st["prometheus_url"]
     finally:
         procs.stop(child, timeout=20)
         for pid in pids.values():  # only if the stack failed to stop its children
             procs.stop_group(pid, timeout=5)
 
 
+def test_the_stack_says_which_prometheus_runs(stack: tuple[procs.Child, Path, str],
+                                             prometheus_bin: str) -> None:
+    child, var, _ = stack
+    log = child.log.read_text()
+    assert "stack: running prometheus " in log and f"({prometheus_bin})" in log, log[-2000:]
+    if json.loads((var / "state.json").read_text())["engine"] == "victoriametrics":
+        assert "stack: running victoria-metrics " in log and "stack: running vmalert " in log
+
+
 def test_triage_query_returns_a_value(stack: tuple[procs.Child, Path, str]) -> None:
     _, _, prom_url = stack
     with PromAPI(prom_url) as prom:
         value = wait_for("orchestrator_success_rate_5m",
-                         lambda: prom.values("orchestrator_success_rate_5m"), timeout=60)
-        assert 0 <= value[0] <= 100  # type: ignore[index]
+                         lambda: prom.values("orchestrator_success_rate_5m"), timeout=90)
+        assert len(value) == 1 and 0 <= value[0] <= 100  # type: ignore[arg-type,index]
 
 
 def test_make_health_passes(stack: tuple[procs.Child, Path, str]) -> None:
@@ -72,7 +100,12 @@ def test_make_health_passes(stack: tuple[procs.Child, Path, str]) -> None:
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "health: all checks passed" in result.stdout
-    assert "scrape target" in result.stdout
+    st = json.loads((var / "state.json").read_text())
+    assert result.stdout.count("scrape target") == len(st["metrics_urls"])
+    if st["engine"] == "victoriametrics":
+        assert len(st["metrics_urls"]) == 2
+        assert "samples from shard-1, shard-2" in result.stdout, result.stdout
+        assert "rules loaded" in result.stdout and "shard-2" in result.stdout
 
 
 def test_make_chaos_opens_the_breaker(stack: tuple[procs.Child, Path, str]) -> None:
@@ -82,8 +115,9 @@ def test_make_chaos_opens_the_breaker(stack: tuple[procs.Child, Path, str]) -> N
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     with PromAPI(prom_url) as prom:
-        wait_for("the PMS circuit breaker to open",
-                 lambda: prom.values("pms_circuit_breaker_state") == [1.0], timeout=60)
+        n = len(json.loads((var / "state.json").read_text())["app_urls"])
+        wait_for("the PMS circuit breaker to open on every instance",
+                 lambda: prom.values("pms_circuit_breaker_state") == [1.0] * n, timeout=60)
         wait_for("pms_unavailable errors", lambda: prom.query(
             'sum(rate(orchestrator_errors_total{error_type=~"pms_unavailable|circuit_open"}'
             "[1m])) > 0"), timeout=30)
