@@ -56,8 +56,8 @@ def _duration(seconds: int) -> str:
 def windows(draw: Any, period: int, budget: Decimal) -> list[dict[str, Any]]:
     pairs = []
     for _ in range(draw(st.integers(1, 4))):
-        long = draw(st.integers(2, max(2, min(period, 7 * DAY) // MINUTE))) * MINUTE
-        short = draw(st.integers(1, long // MINUTE - 1)) * MINUTE
+        long = draw(st.integers(3, max(3, min(period, 7 * DAY) // MINUTE))) * MINUTE
+        short = draw(st.integers(2, long // MINUTE - 1)) * MINUTE
         max_factor = int((Decimal(1) / budget) * Decimal("0.9"))
         factor = draw(st.integers(1, max(1, max_factor)))
         pairs.append({"severity": draw(st.sampled_from(["page", "ticket"])),
