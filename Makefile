@@ -11,13 +11,22 @@ PYTEST_ARGS ?=
 RUN_ARGS    ?=
 HEALTH_ARGS ?=
 CHAOS_ARGS  ?=
+# prometheus-client at both ends of pyproject's pin (tests/test_client_pin.py keeps the three in
+# step). The request recorder reads the client's private value layout (exporter/fastpath.py),
+# so `make client-compat` runs the exporter tests on each end.
+CLIENT_OLDEST := 0.20.0
+CLIENT_NEWEST := 0.26.0
+COMPAT        := .venv-compat
 
-.PHONY: help venv promtool engines test check lint typecheck golden rules run health test-e2e-quick chaos-orchestrator bench clean
+.PHONY: help venv promtool engines test check lint typecheck client-compat golden rules run health \
+        test-e2e-quick chaos-orchestrator bench clean
 
 help:
 	@echo "make run    - render rules, start the demo orchestrator, traffic and Prometheus on 127.0.0.1"
-	@echo "make test   - ruff, pytest (incl. promtool and end-to-end tests), rules freshness"
+	@echo "make test   - ruff, exporter tests on the oldest and newest prometheus-client, pytest"
+	@echo "              (incl. promtool and end-to-end tests), rules freshness"
 	@echo "make check  - the edit loop: ruff, mypy, unit tests without engines or e2e (< 1 min)"
+	@echo "make client-compat - the exporter tests on prometheus-client $(CLIENT_OLDEST) and $(CLIENT_NEWEST)"
 	@echo "make rules  - re-render rules/ from the embedded default spec"
 	@echo "make golden - re-render tests/golden/ (every fixture x format x naming)"
 	@echo "make engines - fetch Prometheus 3.5/2.53, VictoriaMetrics, Alertmanager into .tools/ (make test does)"
@@ -60,8 +69,24 @@ golden: venv
 check: lint typecheck
 	$(BIN)/python -m pytest -q -m "not e2e and not engine and not slow" $(PYTEST_ARGS)
 
+# One `pip install --target` per client version, of prometheus-client alone (everything else
+# comes from .venv), put first on PYTHONPATH: a version costs one small download, once.
+$(COMPAT)/%/.installed: | venv
+	rm -rf $(COMPAT)/$*
+	$(BIN)/python -m pip install --quiet --no-deps --target $(COMPAT)/$* 'prometheus-client==$*'
+	touch $@
+
+client-compat: venv $(COMPAT)/$(CLIENT_OLDEST)/.installed $(COMPAT)/$(CLIENT_NEWEST)/.installed
+	@set -e; for v in $(CLIENT_OLDEST) $(CLIENT_NEWEST); do \
+	  echo "== tests/exporter on prometheus-client $$v"; \
+	  PYTHONPATH=$(CURDIR)/$(COMPAT)/$$v $(BIN)/python -c "import sys, importlib.metadata as m, \
+	    prometheus_client as p; ok = m.version('prometheus-client') == '$$v' and \
+	    '/$(COMPAT)/$$v/' in p.__file__; sys.exit(0 if ok else 'not the client under test: ' + p.__file__)"; \
+	  PYTHONPATH=$(CURDIR)/$(COMPAT)/$$v $(BIN)/python -m pytest tests/exporter -q -p no:cacheprovider; \
+	done
+
 # pytest exits 5 when it collected nothing; that is not a pass, so it fails here too.
-test: venv promtool engines lint
+test: venv promtool engines lint typecheck client-compat
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -83,4 +108,4 @@ bench: venv promtool engines
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(COMPAT) var .pytest_cache .ruff_cache .hypothesis

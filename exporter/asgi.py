@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from exporter.exposition import ALLOWED_METHODS, method_not_allowed, render_metrics
 from exporter.instrumentation import Instrumentation, default_instrumentation
 from exporter.labels import KNOWN_METHODS, OTHER
 from exporter.routes import RouteResolver, StarletteRoutes, starlette_templates
@@ -109,23 +110,37 @@ def instrument_app(app: Any, instrumentation: Instrumentation | None = None,
 
 
 def metrics_asgi_app(registry: Any = None) -> ASGIApp:
-    """An ASGI app serving the registry; rendering runs in a thread, never in the event loop."""
+    """An ASGI app serving the registry as the WSGI server does (:mod:`exporter.exposition`:
+    format from ``Accept``, ``name[]`` filters, gzip, bounded query strings).
+
+    Rendering and compressing run in a worker thread (``asyncio.to_thread``), never in the
+    event loop: a scrape of a large registry would otherwise stall every request in flight.
+    """
     from prometheus_client import REGISTRY
-    from prometheus_client.exposition import choose_encoder
 
     reg = REGISTRY if registry is None else registry
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        accept = ""
+        accept: list[str] = []
+        encoding: list[str] = []
         for name, value in scope.get("headers", ()):
             if name == b"accept":
-                accept = value.decode("latin-1")
-        encoder, content_type = choose_encoder(accept)
-        body = await asyncio.to_thread(encoder, reg)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", content_type.encode())]})
-        await send({"type": "http.response.body", "body": body})
+                accept.append(value.decode("latin-1"))
+            elif name == b"accept-encoding":
+                encoding.append(value.decode("latin-1"))
+        method = scope.get("method", "GET")
+        if method in ALLOWED_METHODS:
+            response = await asyncio.to_thread(render_metrics, reg, ", ".join(accept),
+                                               ", ".join(encoding),
+                                               scope.get("query_string", b""))
+        else:
+            response = method_not_allowed(method)
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                                for k, v in response.headers]})
+        await send({"type": "http.response.body",
+                    "body": b"" if method == "HEAD" else response.body})
 
     return app

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from exporter.errortypes import ErrorClassifier
 from exporter.labels import Limits
@@ -112,14 +112,16 @@ class DependencyCall:
     def __enter__(self) -> DependencyCall:
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         self._finish(exc)
         return False
 
     async def __aenter__(self) -> DependencyCall:
         return self
 
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    async def __aexit__(
+        self, exc_type: Any, exc: BaseException | None, tb: Any
+    ) -> Literal[False]:
         self._finish(exc)
         return False
 

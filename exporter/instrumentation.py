@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from exporter import multiprocess
+from exporter import fastpath, multiprocess
 from exporter.dependencies import (
     CircuitBreakerListener,
     DependencyCall,
@@ -71,13 +71,14 @@ class Instrumentation:
             specs = load_default()
         spec_list = list(specs or ())
         self.clock = clock
-        self.metrics = create_metrics(self.registry, buckets_for(spec_list, buckets))
+        # One lock for a request's metric values and SLO windows: a request takes it once.
+        lock = threading.Lock()
+        self.metrics = create_metrics(self.registry, buckets_for(spec_list, buckets),
+                                      *fastpath.metric_classes(lock))
         self.limits = Limits(label_cap, dict(label_caps or {}))
         self.classify = ErrorClassifier(error_types)
         self.slos: SLOSet | None = None
         trackers = []
-        # One lock for a request's metric values and SLO windows: a request takes it once.
-        lock = threading.Lock()
         if slo_series:
             self.slos = SLOSet(spec_list, clock=clock, lock=lock)
             self.registry.register(self.slos)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -32,11 +33,15 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )
 
+#: The ``multiprocess_mode`` values ``prometheus_client.Gauge`` accepts.
+GaugeMode = Literal["all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum",
+                    "mostrecent", "livemostrecent"]
+
 #: How each gauge combines across gunicorn workers in multiprocess mode (ignored otherwise).
 #: in-flight and DB connections are per-worker amounts, so live workers' values add up; the
 #: breaker is per worker too, and ``livemax`` answers the runbook's question "is any live
 #: worker's breaker not closed" (a dead worker's last state must not keep it "open").
-GAUGE_MODES: dict[str, str] = {
+GAUGE_MODES: dict[str, GaugeMode] = {
     IN_FLIGHT: "livesum",
     CIRCUIT_BREAKER: "livemax",
     DB_CONNECTIONS: "livesum",
@@ -54,7 +59,9 @@ def dependency_prefix(name: str) -> str:
     return prefix
 
 
-def buckets_for(specs: Iterable[ServiceSpec], base: Iterable[float] = DEFAULT_BUCKETS) -> tuple:
+def buckets_for(
+    specs: Iterable[ServiceSpec], base: Iterable[float] = DEFAULT_BUCKETS
+) -> tuple[float, ...]:
     """Histogram buckets: ``base`` plus every latency threshold of the specs, sorted."""
     bounds = {float(b) for b in base}
     for spec in specs:
@@ -80,9 +87,17 @@ class ContractMetrics:
 
 
 def create_metrics(
-    registry: CollectorRegistry, buckets: Iterable[float] = DEFAULT_BUCKETS
+    registry: CollectorRegistry,
+    buckets: Iterable[float] = DEFAULT_BUCKETS,
+    counter: type[Counter] = Counter,
+    histogram: type[Histogram] = Histogram,
 ) -> ContractMetrics:
-    """Register the whole contract in ``registry`` (once per registry)."""
+    """Register the whole contract in ``registry`` (once per registry).
+
+    ``counter`` and ``histogram`` are the classes of the request metrics, the ones a request's
+    outcome writes: :class:`~exporter.Instrumentation` passes the subclasses of
+    :func:`exporter.fastpath.metric_classes`, whose values are born under its shared lock.
+    """
     dep_requests = {
         p: Counter(f"{p}_requests_total", f"Calls from the orchestrator to {p}, by operation.",
                    ["operation"], registry=registry)
@@ -94,13 +109,13 @@ def create_metrics(
         for p in DEPENDENCIES
     }
     return ContractMetrics(
-        requests=Counter(REQUESTS, "Requests handled by the orchestrator.",
+        requests=counter(REQUESTS, "Requests handled by the orchestrator.",
                          ["endpoint", "method"], registry=registry),
-        errors=Counter(ERRORS, "Requests that failed: 5xx responses or unhandled exceptions.",
+        errors=counter(ERRORS, "Requests that failed: 5xx responses or unhandled exceptions.",
                        ["endpoint", "error_type"], registry=registry),
-        http_requests=Counter(HTTP_REQUESTS, "HTTP requests by route template and status.",
+        http_requests=counter(HTTP_REQUESTS, "HTTP requests by route template and status.",
                               ["endpoint", "method", "status"], registry=registry),
-        duration=Histogram(DURATION, "Request duration to the end of the response body.",
+        duration=histogram(DURATION, "Request duration to the end of the response body.",
                            ["endpoint", "method"], buckets=tuple(buckets), registry=registry),
         in_flight=Gauge(IN_FLIGHT, "Requests being handled right now.", registry=registry,
                         multiprocess_mode=GAUGE_MODES[IN_FLIGHT]),

@@ -18,6 +18,7 @@ removed; its counters stay in the sum, as they must for ``rate()`` to stay monot
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -33,12 +34,23 @@ def enabled() -> bool:
 
 
 def registry() -> CollectorRegistry:
-    """A registry that merges every worker's files at each scrape (expose this one)."""
-    reg = CollectorRegistry()
-    MultiProcessCollector(reg)
+    """A registry that merges every worker's files at each scrape (expose this one).
+
+    ``MultiProcessCollector`` describes no families, so the registry cannot tell which names it
+    holds and a ``name[]`` filter would find nothing. prometheus-client 0.25 added
+    ``support_collectors_without_names`` for exactly that, asked for here where it exists;
+    before 0.25 the filter answers an empty page (as prometheus_client's own apps do).
+    """
+    kwargs: dict[str, Any] = {}
+    if "support_collectors_without_names" in inspect.signature(CollectorRegistry).parameters:
+        kwargs["support_collectors_without_names"] = True
+    reg = CollectorRegistry(**kwargs)
+    # prometheus_client leaves MultiProcessCollector.__init__ unannotated
+    MultiProcessCollector(reg)  # type: ignore[no-untyped-call]
     return reg
 
 
 def child_exit(server: Any, worker: Any) -> None:
     """gunicorn ``child_exit`` hook: drop the dead worker's live gauges."""
-    mark_process_dead(worker.pid)
+    # prometheus_client leaves mark_process_dead unannotated
+    mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

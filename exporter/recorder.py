@@ -8,12 +8,14 @@ cached, a request costs a dict hit and one ``record()`` call.
 The next largest cost is locking: ``Counter.inc`` and ``Histogram.observe`` take one mutex per
 value touched (the request counter, the status counter, the histogram's sum and bucket, the
 error counter) and each SLO window takes its own, five or six acquisitions per request. In a
-single process the recorder gives every value it writes, and the SLO windows, one shared lock
-(:class:`SharedLockOutcome`): a request takes it once and bumps the plain floats inside. The
-values' own ``inc()``/``get()`` then take that same lock, so anything else writing to those
-children and the scrape reading them stay exact. Where the values are not prometheus_client's
-in-process ``MutexValue`` (multiprocess mode writes memory-mapped files; or an unknown client
-version), :class:`Outcome` records through the public ``inc()``/``observe()`` instead.
+single process the request metrics' values are born guarded by the one lock the SLO windows
+use (:mod:`exporter.fastpath`), and :class:`SharedLockOutcome` takes it once and bumps the
+plain floats inside. The values' own ``inc()``/``get()`` take that same lock, so anything else
+writing to those children and the scrape reading them stay exact. Wherever that is not so
+(multiprocess mode's memory-mapped values, a prometheus_client whose layout differs from what
+:func:`exporter.fastpath.layout_problem` checks, SLO windows under another lock),
+:class:`Outcome` records through the public ``inc()``/``observe()`` instead, with the same
+samples.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from bisect import bisect_left
 from collections.abc import Container, Sequence
 from typing import Any
 
-from prometheus_client import values as _values
+from prometheus_client import Counter, Histogram
 
 from exporter.errortypes import ErrorClassifier, status_error_type
+from exporter.fastpath import shared_values
 from exporter.labels import OTHER, Limits
 from exporter.metrics import DURATION, ERRORS, HTTP_REQUESTS, REQUESTS, ContractMetrics
 from exporter.slo_collector import SLOTracker
@@ -43,7 +46,8 @@ class Outcome:
 
     __slots__ = ("error", "events", "hist", "http", "latency", "requests")
 
-    def __init__(self, requests, http, hist, error, events: Events, latency: Latency) -> None:
+    def __init__(self, requests: Counter, http: Counter, hist: Histogram, error: Counter | None,
+                 events: Events, latency: Latency) -> None:
         self.requests = requests
         self.http = http
         self.hist = hist
@@ -67,7 +71,8 @@ class SharedLockOutcome:
     """The same effect as :class:`Outcome`, under one acquisition of the shared ``lock``.
 
     ``requests``, ``http``, ``error``, ``sum`` and ``buckets`` are ``MutexValue`` objects whose
-    own lock is ``lock``; every window in ``events``/``latency`` is guarded by ``lock`` too.
+    own lock is ``lock`` (checked by :func:`exporter.fastpath.shared_values`); every window in
+    ``events``/``latency`` is guarded by ``lock`` too.
     """
 
     __slots__ = ("bounds", "buckets", "error", "events", "http", "latency", "lock", "requests",
@@ -103,35 +108,13 @@ class SharedLockOutcome:
                 windows.add_held(now, 1, 1 if duration > le else 0)
 
 
-def _plain_values(children: Sequence[Any]) -> list[Any] | None:
-    """Every value object of these counter/histogram children, or None unless all are
-    in-process ``MutexValue`` objects laid out as :class:`SharedLockOutcome` expects."""
-    found: list[Any] = []
-    for child in children:
-        if hasattr(child, "_upper_bounds"):  # a histogram: its sum and bucket values
-            bounds = getattr(child, "_upper_bounds", None) or ()
-            buckets = getattr(child, "_buckets", None) or ()
-            if not bounds or bounds[-1] != float("inf") or len(buckets) != len(bounds):
-                return None
-            found.append(getattr(child, "_sum", None))
-            found.extend(buckets)
-        else:
-            found.append(getattr(child, "_value", None))
-    mutex = getattr(_values, "MutexValue", None)
-    lock_type = type(threading.Lock())
-    for v in found:
-        if (mutex is None or type(v) is not mutex
-                or type(getattr(v, "_lock", None)) is not lock_type
-                or type(getattr(v, "_value", None)) is not float):
-            return None
-    return found
-
-
 class RequestRecorder:
     """Builds and caches the outcomes of finished requests.
 
     ``lock`` is the one lock the outcomes record under; the trackers' windows must be guarded
-    by it too (``SLOSet(..., lock=lock)``), or outcomes take the slower per-value locks.
+    by it too (``SLOSet(..., lock=lock)``), and the metrics' values born under it
+    (``create_metrics(..., *fastpath.metric_classes(lock))``), or outcomes take the slower
+    per-value locks.
     """
 
     def __init__(
@@ -214,13 +197,11 @@ class RequestRecorder:
                     events.append((t.windows, *event))
         children = (m.requests.labels(ep, method), m.http_requests.labels(ep, method, st),
                     m.duration.labels(ep, method), error)
-        if self.shared_lock:
-            plain = _plain_values([c for c in children if c is not None])
-            if plain is not None:
-                with self.lock:  # from now on the values' own inc()/get() take it too
-                    for v in plain:
-                        v._lock = self.lock
-                return SharedLockOutcome(self.lock, *children, tuple(events), tuple(latency))
+        # The values were born guarded by self.lock, or never will be: nothing is swapped here
+        # (a child in use cannot have its lock replaced safely; see exporter.fastpath).
+        if self.shared_lock and shared_values([c for c in children if c is not None],
+                                              self.lock) is not None:
+            return SharedLockOutcome(self.lock, *children, tuple(events), tuple(latency))
         return Outcome(*children, tuple(events), tuple(latency))
 
     def precreate(self, endpoint: str, methods: Sequence[str], error_types: Sequence[str]) -> None:

@@ -85,7 +85,9 @@ def _template(route: Any, scope: dict[str, Any], prefix: str) -> str | None:
     return f"{prefix}{path}/{{path:path}}"  # a mounted app without routes (StaticFiles, ...)
 
 
-def starlette_templates(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, tuple]]:
+def starlette_templates(
+    routes: Iterable[Any], prefix: str = ""
+) -> Iterator[tuple[str, tuple[str, ...]]]:
     """(template, methods) of every HTTP route, for pre-creating series."""
     for route in routes:
         sub = getattr(route, "routes", None)
@@ -123,7 +125,7 @@ class WerkzeugRoutes:
         return str(rule.rule)
 
 
-def werkzeug_templates(url_map: Any) -> Iterator[tuple[str, tuple]]:
+def werkzeug_templates(url_map: Any) -> Iterator[tuple[str, tuple[str, ...]]]:
     for rule in url_map.iter_rules():
         yield str(rule.rule), tuple(sorted(rule.methods or ()))
 

@@ -14,13 +14,15 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app
+from prometheus_client import REGISTRY, CollectorRegistry
 
+from exporter.exposition import ALLOWED_METHODS, method_not_allowed, render_metrics
 from exporter.webconfig import BasicAuth, WebConfig, load_web_config
 
 log = logging.getLogger("exporter")
@@ -43,13 +45,14 @@ def metrics_wsgi_app(
     auth: BasicAuth | None = None,
     headers: dict[str, str] | None = None,
 ) -> Callable[..., Iterable[bytes]]:
-    """WSGI app routing /metrics to prometheus_client (content negotiation, gzip, ``name[]``),
-    /healthz to a plain "ok", the rest to 404, behind basic auth when configured."""
-    metrics = make_wsgi_app(registry)
+    """WSGI app routing /metrics to :func:`exporter.exposition.render_metrics` (format from
+    ``Accept``, ``name[]`` filters, gzip, bounded query strings; the same answer as
+    :func:`exporter.asgi.metrics_asgi_app`), /healthz to a plain "ok", the rest to 404, behind
+    basic auth when configured."""
     extra = list((headers or {}).items())
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        def respond(status: str, hdrs: list, exc_info: Any = None) -> Any:
+        def respond(status: str, hdrs: list[tuple[str, str]], exc_info: Any = None) -> Any:
             return start_response(status, hdrs + extra, exc_info)
 
         if auth is not None and not auth.check_header(environ.get("HTTP_AUTHORIZATION")):
@@ -58,7 +61,16 @@ def metrics_wsgi_app(
             return [_UNAUTHORIZED]
         path = environ.get("PATH_INFO", "")
         if path == "/metrics":
-            return metrics(environ, respond)
+            method = environ.get("REQUEST_METHOD", "GET")
+            if method in ALLOWED_METHODS:
+                response = render_metrics(registry, environ.get("HTTP_ACCEPT"),
+                                          environ.get("HTTP_ACCEPT_ENCODING"),
+                                          environ.get("QUERY_STRING", ""))
+            else:
+                response = method_not_allowed(method)
+            respond(f"{response.status} {HTTPStatus(response.status).phrase}",
+                    list(response.headers))
+            return [] if method == "HEAD" else [response.body]
         if path == "/healthz":
             respond("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"ok\n"]

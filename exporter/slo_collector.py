@@ -104,9 +104,12 @@ class SLOTracker:
         if isinstance(slo.sli, LatencySLI):
             self.le = float(slo.sli.le)
             self._latency = _Match(slo.sli.histogram, _REQUEST_LABELS[REQUESTS])
-        else:
+        elif isinstance(slo.sli, EventsSLI):
             self._total = _Match(slo.sli.total, METRIC_SOURCES[slo.sli.total.metric][1])
             self._errors = _Match(slo.sli.errors, METRIC_SOURCES[slo.sli.errors.metric][1])
+        else:  # _source_of lets only events and latency SLIs through
+            raise TypeError(f"SLO {slo.name!r}: {type(slo.sli).__name__} cannot be tracked "
+                            "in-process")
 
     def event(self, increments: Increments) -> tuple[int, int] | None:
         """(total, errors) this set of counter increments adds, or None when it adds nothing."""

@@ -14,8 +14,12 @@ Supported fields (the toolkit's names and meaning)::
     basic_auth_users:
       prometheus: $2y$10$...       # bcrypt hash (htpasswd -nBC 10 "" | tr -d ':\\n')
 
-Every problem is reported as ``file: field: what is wrong`` (a :class:`slo.errors.UserError`),
-so ``slo-exporter serve`` prints one line per problem and exits 1 without a traceback.
+The file is read like a spec, by the same strict YAML loader (a key given twice is an error
+naming its line) and the same problem collector: every problem is reported as
+``file: field: what is wrong`` (a :class:`slo.errors.UserError`), so ``slo-exporter serve``
+prints one line per problem and exits 1 without a traceback. exporter-toolkit fields this
+server does not implement (inline certificates, cipher suites, ``rate_limit``...) are refused
+by name.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import bcrypt
-import yaml
 
 from slo.errors import Problem, UserError
+from slo.readers.fields import Fields, join, kind
+from slo.readers.yamlfile import YAMLProblem, load_yaml_documents
 
 CLIENT_AUTH = {
     "NoClientCert": ssl.CERT_NONE,
@@ -52,6 +57,12 @@ _TOP = ("tls_server_config", "http_server_config", "basic_auth_users")
 _TLS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
         "max_version")
 _HTTP = ("headers",)
+# exporter-toolkit fields (docs/web-configuration.md there) this server does not implement:
+# named as such, so a toolkit config is refused with the reason rather than half-applied
+_TOOLKIT_TOP = ("rate_limit",)
+_TOOLKIT_TLS = ("cert", "key", "client_ca", "client_allowed_sans", "cipher_suites",
+                "prefer_server_cipher_suites", "curve_preferences")
+_TOOLKIT_HTTP = ("http2",)
 _BCRYPT = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
 
 
@@ -138,111 +149,124 @@ class WebConfig:
 
 
 def load_web_config(path: str | Path) -> WebConfig:
-    """Read and validate ``path``; raise WebConfigError listing every problem."""
+    """Read and validate ``path``; raise WebConfigError listing every problem.
+
+    The file is read as strictly as a spec (:mod:`slo.readers.yamlfile`: a key given twice is
+    an error with its line, never silently the last one) and its problems are reported the
+    same way (:class:`slo.readers.fields.Fields`: file, field path, what is wrong).
+    """
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise WebConfigError(Problem(file, "", f"cannot read web config: {reason}")) from None
+    fields = Fields(file)
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise WebConfigError(Problem(file, where, f"invalid YAML: {reason}")) from None
-    return parse_web_config(file, data, Path(path).resolve().parent)
+        docs = load_yaml_documents(text)
+    except YAMLProblem as exc:
+        raise WebConfigError(Problem(file, "", f"not valid YAML: {exc}")) from None
+    if len(docs) > 1:
+        raise WebConfigError(Problem(file, "", f"must be one YAML document, got {len(docs)}"))
+    return parse_web_config(fields, docs[0] if docs else None, Path(path).resolve().parent)
 
 
-def parse_web_config(file: str, data: Any, base: Path) -> WebConfig:
-    problems: list[Problem] = []
-
-    def bad(where: str, message: str) -> None:
-        problems.append(Problem(file, where, message))
-
-    if data is None:
-        return WebConfig()
-    if not isinstance(data, dict):
-        raise WebConfigError(Problem(file, "", "expected a mapping of "
-                                     f"{', '.join(_TOP)}, got {type(data).__name__}"))
-    for key in data:
-        if key not in _TOP:
-            bad(str(key), f"unknown field (supported: {', '.join(_TOP)})")
-    tls = _parse_tls(data.get("tls_server_config"), base, bad)
-    users = _parse_users(data.get("basic_auth_users"), bad)
-    headers = _parse_headers(data.get("http_server_config"), bad)
-    if problems:
-        raise WebConfigError(problems)
-    config = WebConfig(tls, users, headers)
-    if tls is not None:  # load now so a bad key or cert fails at startup, not at first scrape
+def parse_web_config(fields: Fields, data: Any, base: Path) -> WebConfig:
+    """The web config in ``data`` (relative paths from ``base``); WebConfigError listing every
+    problem ``fields`` collected."""
+    config = _config(fields, data, base)
+    if fields.problems:
+        raise WebConfigError(fields.problems)
+    if config.tls is not None:  # load now so a bad key or cert fails at startup, not at scrape
         try:
-            tls.context()
+            config.tls.context()
         except (ssl.SSLError, OSError) as exc:
-            raise WebConfigError(Problem(file, "tls_server_config.cert_file",
+            raise WebConfigError(Problem(fields.file, "tls_server_config.cert_file",
                                          f"cannot load certificate/key: {exc}")) from None
     return config
 
 
-def _parse_tls(raw: Any, base: Path, bad: Any) -> TLSConfig | None:
+def _config(fields: Fields, data: Any, base: Path) -> WebConfig:
+    if data is None:
+        return WebConfig()
+    if not isinstance(data, dict):
+        fields.fail("", f"must be a mapping of {', '.join(_TOP)}, got {kind(data)}")
+        return WebConfig()
+    m = _section(fields, data, "", _TOP, _TOOLKIT_TOP)
+    tls = _parse_tls(fields, m.get("tls_server_config"), base)
+    users = _parse_users(fields, m.get("basic_auth_users"))
+    headers = _parse_headers(fields, m.get("http_server_config"))
+    return WebConfig(tls, users, headers)
+
+
+def _section(fields: Fields, value: dict[Any, Any], path: str, supported: tuple[str, ...],
+             toolkit_only: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The mapping's keys checked: unknown ones (typos) and exporter-toolkit fields this
+    server does not implement are each a problem, never silently ignored."""
+    lacks = (f"an exporter-toolkit field slo-exporter does not support (supported here: "
+             f"{', '.join(sorted(supported))})")
+    return fields.mapping(value, path, required=required,
+                          optional=tuple(k for k in supported if k not in required),
+                          refused=dict.fromkeys(toolkit_only, lacks)) or {}
+
+
+def _optional_text(fields: Fields, m: dict[str, Any], key: str, path: str) -> str | None:
+    """A string field; absent or empty (``key:`` alone, null) means not set."""
+    value = m.get(key)
+    if value is None or value == "":
+        return None
+    return fields.string(value, join(path, key))
+
+
+def _parse_tls(fields: Fields, raw: Any, base: Path) -> TLSConfig | None:
     if raw is None:
         return None
     where = "tls_server_config"
     if not isinstance(raw, dict):
-        bad(where, "expected a mapping")
+        fields.fail(where, f"must be a mapping, got {kind(raw)}")
         return None
-    for key in raw:
-        if key not in _TLS:
-            bad(f"{where}.{key}", f"unknown or unsupported field (supported: {', '.join(_TLS)})")
-    values: dict[str, str | None] = {}
-    for key in _TLS:
-        value = raw.get(key)
-        if value is not None and not isinstance(value, str):
-            bad(f"{where}.{key}", f"expected a string, got {type(value).__name__}")
-            value = None
-        values[key] = value or None
+    m = _section(fields, raw, where, _TLS, _TOOLKIT_TLS, required=("cert_file", "key_file"))
+    values = {key: _optional_text(fields, m, key, where) for key in _TLS}
     for key in ("cert_file", "key_file", "client_ca_file"):
         if values[key]:
             full = base / values[key]  # type: ignore[operator]
             if not full.is_file():
-                bad(f"{where}.{key}", f"file not found: {full}")
+                fields.fail(join(where, key), f"file not found: {full}")
             values[key] = str(full)
-    for key in ("cert_file", "key_file"):
-        if not values[key]:
-            bad(f"{where}.{key}", "required when tls_server_config is set")
     auth = values["client_auth_type"] or "NoClientCert"
     if auth in UNSUPPORTED_CLIENT_AUTH:
-        bad(f"{where}.client_auth_type", f"{auth} is not supported; use NoClientCert, "
-                                         "VerifyClientCertIfGiven or RequireAndVerifyClientCert")
+        fields.fail(join(where, "client_auth_type"), f"{auth} is not supported; use "
+                    "NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert")
     elif auth not in CLIENT_AUTH:
-        bad(f"{where}.client_auth_type",
-            f"unknown value {auth!r} (one of {', '.join(CLIENT_AUTH)})")
+        fields.fail(join(where, "client_auth_type"),
+                    f"unknown value {auth!r} (one of {', '.join(CLIENT_AUTH)})")
     elif auth != "NoClientCert" and not values["client_ca_file"]:
-        bad(f"{where}.client_ca_file", f"required when client_auth_type is {auth}")
+        fields.fail(join(where, "client_ca_file"), f"required when client_auth_type is {auth}")
     for key in ("min_version", "max_version"):
         if values[key] and values[key] not in TLS_VERSIONS:
-            bad(f"{where}.{key}", f"unknown TLS version {values[key]!r} "
-                                  f"(one of {', '.join(TLS_VERSIONS)})")
-    if not (values["cert_file"] and values["key_file"]):
+            fields.fail(join(where, key), f"unknown TLS version {values[key]!r} "
+                        f"(one of {', '.join(TLS_VERSIONS)})")
+    cert_file, key_file = values["cert_file"], values["key_file"]
+    if not (cert_file and key_file):
         return None
-    return TLSConfig(values["cert_file"], values["key_file"], auth,  # type: ignore[arg-type]
+    return TLSConfig(cert_file, key_file, auth,
                      values["client_ca_file"], values["min_version"], values["max_version"])
 
 
-def _parse_users(raw: Any, bad: Any) -> dict[str, str]:
+def _parse_users(fields: Fields, raw: Any) -> dict[str, str]:
     if raw is None:
         return {}
     where = "basic_auth_users"
     if not isinstance(raw, dict):
-        bad(where, "expected a mapping of user name to bcrypt hash")
+        fields.fail(where, f"must be a mapping of user name to bcrypt hash, got {kind(raw)}")
         return {}
     users: dict[str, str] = {}
     for user, hashed in raw.items():
         if not isinstance(user, str) or not user or ":" in user:
-            bad(f"{where}.{user}", "user names must be non-empty strings without ':'")
+            fields.fail(join(where, str(user)), "user names must be non-empty strings without ':'")
         elif not isinstance(hashed, str) or not _is_bcrypt(hashed):
-            bad(f"{where}.{user}", "expected a bcrypt hash ($2a$, $2b$ or $2y$), "
-                                   "e.g. from: htpasswd -nBC 10 '' | tr -d ':\\n'")
+            fields.fail(join(where, user), "expected a bcrypt hash ($2a$, $2b$ or $2y$), "
+                        "e.g. from: htpasswd -nBC 10 '' | tr -d ':\\n'")
         else:
             users[user] = hashed
     return users
@@ -252,20 +276,27 @@ def _is_bcrypt(hashed: str) -> bool:
     return _BCRYPT.fullmatch(hashed) is not None
 
 
-def _parse_headers(raw: Any, bad: Any) -> dict[str, str]:
+def _parse_headers(fields: Fields, raw: Any) -> dict[str, str]:
     if raw is None:
         return {}
+    where = "http_server_config"
     if not isinstance(raw, dict):
-        bad("http_server_config", "expected a mapping")
+        fields.fail(where, f"must be a mapping, got {kind(raw)}")
         return {}
-    for key in raw:
-        if key not in _HTTP:
-            bad(f"http_server_config.{key}",
-                f"unknown or unsupported field (supported: {', '.join(_HTTP)})")
-    headers = raw.get("headers") or {}
-    if not isinstance(headers, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        bad("http_server_config.headers", "expected a mapping of header name to string value")
+    m = _section(fields, raw, where, _HTTP, _TOOLKIT_HTTP)
+    headers = m.get("headers")
+    if headers is None:
         return {}
-    return dict(headers)
+    path = join(where, "headers")
+    if not isinstance(headers, dict):
+        fields.fail(path, f"must be a mapping of header name to value, got {kind(headers)}")
+        return {}
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name:
+            fields.fail(join(path, str(name)), "header names must be non-empty strings")
+            continue
+        text = fields.string(value, join(path, name))
+        if text is not None:
+            out[name] = text
+    return out

@@ -38,7 +38,7 @@ class WSGIMiddleware:
             method = OTHER
         state = _Request(inst, endpoint, method)
 
-        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             try:
                 state.status = int(status[:3])
             except ValueError:

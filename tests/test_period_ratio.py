@@ -7,6 +7,7 @@ here, not against the generator's own idea of the truth.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -28,8 +29,11 @@ def _counter(segments: list[tuple[int, int]]) -> str:
     return " ".join(parts)
 
 
-def _run(tmp_path: Path, cli, promtool: str, tests: list[dict]) -> subprocess.CompletedProcess:
+def _run(tmp_path: Path, cli, promtool: str, tests: list[dict],
+         edit: Callable[[Path], None] | None = None) -> subprocess.CompletedProcess:
     assert cli.invoke(main, ["render", "--no-check", "-o", str(tmp_path)]).exit_code == 0
+    if edit is not None:
+        edit(tmp_path / "orchestrator.rules.yml")
     doc = {"rule_files": ["orchestrator.rules.yml"], "evaluation_interval": "1m",
            "tests": tests}
     path = tmp_path / "period.test.yml"
@@ -37,31 +41,62 @@ def _run(tmp_path: Path, cli, promtool: str, tests: list[dict]) -> subprocess.Co
     return subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
 
 
-def test_period_ratio_is_request_weighted_where_a_mean_of_ratios_is_far_off(
-        tmp_path: Path, cli, promtool) -> None:
-    minutes = 180
-    # twenty idle minutes at the end: the last 5m rates, and the 15-minute step sums the period
-    # adds up, then cover the tail, so every busy and quiet minute weighs the same
-    idle = 20
-    series = [
-        {"series": "orchestrator_requests_total",
-         "values": _counter([(minutes, BUSY), (minutes, QUIET), (idle, 0)])},
-        {"series": "orchestrator_errors_total",
-         "values": _counter([(minutes, BUSY_ERRORS), (minutes, QUIET_ERRORS), (idle, 0)])},
-    ]
-    at = f"{2 * minutes + idle}m"
+# The SLI's counters appear at 30m (at 0), then 4h busy (30,000 requests/min, 0.1% errors), 1h
+# quiet (100/min, 20% errors: a 300x swing), a counter reset, 1h quiet, 4h busy, 30 min idle.
+# The counters' true totals: 16,800 errors in 14,412,000 requests.
+ERRORS = "_x30 0+30x240 7220+20x59 0 20+20x59 1230+30x239 8400+0x29"
+REQUESTS = "_x30 0+30000x240 7200100+100x59 0 100+100x59 36000+30000x239 7206000+0x29"
+TRUE_RATIO = "16800 / 14412000"
+END = "11h1m"
+
+
+def _period_group() -> dict:
+    rates = " / ".join(f"sum_over_time(slo:sli_{kind}:rate5m{SEL}[30d])"
+                       for kind in ("errors", "total"))
     exprs = [
-        # ours: the request-weighted truth, to 1e-9
-        {"expr": f"abs(slo:sli_error:ratio_rate30d{SEL} - {TRUTH!r}) / {TRUTH!r} < bool 1e-9",
-         "eval_time": at, "exp_samples": [{"labels": _labels("30d"), "value": 1}]},
-        # a mean of 5m ratios (Sloth's approach) is off by far more than 10%
-        {"expr": f"abs(avg_over_time(slo:sli_error:ratio_rate5m{SEL}[30d]) - {TRUTH!r}) "
-                 f"/ {TRUTH!r} > bool 0.1",
-         "eval_time": at, "exp_samples": [{"labels": _labels("5m"), "value": 1}]},
+        {"expr": f"abs(1 - slo:sli_error:ratio_rate30d{SEL} / ignoring (slo_window) ({rates}))"
+                 " < bool 1e-9",
+         "eval_time": END, "exp_samples": [{"labels": _labels(None), "value": 1}]},
+        {"expr": f"abs(slo:sli_error:ratio_rate30d{SEL} - {TRUE_RATIO}) / ({TRUE_RATIO})"
+                 " < bool 1e-3",
+         "eval_time": END, "exp_samples": [{"labels": _labels("30d"), "value": 1}]},
+        {"expr": f"abs(avg_over_time(slo:sli_error:ratio_rate5m{SEL}[30d]) - {TRUE_RATIO}) "
+                 f"/ ({TRUE_RATIO}) > bool 10",
+         "eval_time": END, "exp_samples": [{"labels": _labels("5m"), "value": 1}]},
+        # the series appear where the scenario says
+        {"expr": "orchestrator_requests_total", "eval_time": "29m", "exp_samples": []},
     ]
-    proc = _run(tmp_path, cli, promtool, [{"name": "uneven", "interval": "1m",
-                                           "input_series": series, "promql_expr_test": exprs}])
+    series = [{"series": "orchestrator_requests_total", "values": REQUESTS},
+              {"series": "orchestrator_errors_total", "values": ERRORS}]
+    return {"name": "period ratio", "interval": "1m", "input_series": series,
+            "promql_expr_test": exprs}
+
+
+def test_period_ratio_is_request_weighted_on_every_engine(
+        tmp_path: Path, cli, every_promtool: str) -> None:
+    """Exactly (1e-9) the request-weighted ratio of the 5m rate samples the engine recorded,
+    within 1e-3 of the counters' totals across a series start, a reset and a 300x swing, where
+    a mean of the 5m ratios (Sloth's shape) is more than 10x off."""
+    proc = _run(tmp_path, cli, every_promtool, [_period_group()])
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_mean_of_ratios_fails_the_same_checks(tmp_path: Path, cli, promtool: str) -> None:
+    """The checks can fail: with the period ratio replaced by a mean of the 5m ratios, the
+    first two do."""
+    def mean_of_ratios(rules: Path) -> None:
+        lines = rules.read_text().splitlines(keepends=True)
+        (i,) = [n for n, line in enumerate(lines)
+                if "sum_over_time(slo:sli_errors:rate5m_sum15m" in line]
+        indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
+        lines[i] = f"{indent}expr: avg_over_time(slo:sli_error:ratio_rate5m{SEL}[30d])\n"
+        rules.write_text("".join(lines))
+
+    proc = _run(tmp_path, cli, promtool, [_period_group()], edit=mean_of_ratios)
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr  # promtool 3 writes failures to stderr
+    failed = [line.strip() for line in out.splitlines() if line.strip().startswith("expr:")]
+    assert len(failed) == 2 and "1e-9" in failed[0] and "1e-3" in failed[1], out
 
 
 def test_an_hour_without_traffic_leaves_no_nan_and_fires_nothing(

@@ -60,7 +60,7 @@ def test_step_sums_only_for_long_periods_no_alert_window_reads() -> None:
 
 
 @pytest.mark.parametrize("period, windows, stepped", [
-    ("1h", [{"severity": "page", "long": "10m", "short": "1m", "factor": 2}], False),
+    ("1h", [{"severity": "page", "long": "10m", "short": "2m", "factor": 2}], False),
     ("1d", [{"severity": "page", "long": "1h", "short": "5m", "factor": 2}], True),
     ("7d", [{"severity": "ticket", "long": "7d", "short": "6h", "factor": 1}], False),
 ])

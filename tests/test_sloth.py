@@ -114,30 +114,93 @@ def test_promql_sli_tests_say_what_they_leave_out(tmp_path: Path, cli, promtool)
                            [tmp_path / "checkout.test.yml"])
 
 
+# The CRD's own field names (Kubernetes camelCase, pkg/kubernetes/api/sloth/v1 in Sloth)
+CRD_KEYS = {"error_query": "errorQuery", "total_query": "totalQuery",
+            "error_ratio_query": "errorRatioQuery", "page_alert": "pageAlert",
+            "ticket_alert": "ticketAlert"}
+
+
+def _camel(value):
+    if isinstance(value, dict):
+        return {CRD_KEYS.get(k, k): v if k in ("labels", "annotations") else _camel(v)
+                for k, v in value.items()}
+    return [_camel(v) for v in value] if isinstance(value, list) else value
+
+
+def _crd(spec: dict) -> dict:
+    return {"apiVersion": "sloth.slok.dev/v1", "kind": "PrometheusServiceLevel",
+            "metadata": {"name": "checkout", "namespace": "monitoring"}, "spec": spec}
+
+
 def test_sloth_crd_reads_like_the_plain_spec(tmp_path: Path) -> None:
     plain = yaml.safe_load(Path(SLOTH_SPEC).read_text())
     del plain["version"]
-    crd = {"apiVersion": "sloth.slok.dev/v1", "kind": "PrometheusServiceLevel",
-           "metadata": {"name": "checkout"}, "spec": plain}
     path = tmp_path / "crd.yaml"
-    path.write_text(yaml.safe_dump(crd))
+    path.write_text(yaml.safe_dump(_crd(_camel(plain))))
     (a,), (b,) = load_paths([str(path)]), load_paths([SLOTH_SPEC])
     assert a.slos == b.slos
 
 
+def test_sloth_crd_names_its_own_fields(tmp_path: Path, cli) -> None:
+    """The CRD spells its fields in camelCase; the plain spec's snake_case is unknown there."""
+    plain = yaml.safe_load(Path(SLOTH_SPEC).read_text())
+    del plain["version"]
+    path = tmp_path / "crd.yaml"
+    path.write_text(yaml.safe_dump(_crd(plain)))
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    events, alerting = "spec.slos[0].sli.events", "spec.slos[0].alerting"
+    assert result.stderr.strip().splitlines() == [
+        f"error: {path}: {events}.error_query: unknown field (allowed here: errorQuery, "
+        "totalQuery)",
+        f"error: {path}: {events}.total_query: unknown field (allowed here: errorQuery, "
+        "totalQuery)",
+        f"error: {path}: {events}.errorQuery: is required",
+        f"error: {path}: {events}.totalQuery: is required",
+        f"error: {path}: {alerting}.page_alert: unknown field (allowed here: annotations, "
+        "labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: {alerting}.ticket_alert: unknown field (allowed here: annotations, "
+        "labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[1].sli.events.error_query: unknown field (allowed here: "
+        "errorQuery, totalQuery)",
+        f"error: {path}: spec.slos[1].sli.events.total_query: unknown field (allowed here: "
+        "errorQuery, totalQuery)",
+        f"error: {path}: spec.slos[1].sli.events.errorQuery: is required",
+        f"error: {path}: spec.slos[1].sli.events.totalQuery: is required",
+        f"error: {path}: spec.slos[1].alerting.page_alert: unknown field (allowed here: "
+        "annotations, labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[1].alerting.ticket_alert: unknown field (allowed here: "
+        "annotations, labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[2].sli.raw.error_ratio_query: unknown field (allowed here: "
+        "errorRatioQuery)",
+        f"error: {path}: spec.slos[2].sli.raw.errorRatioQuery: is required",
+        f"error: {path}: spec.slos[2].alerting.page_alert: unknown field (allowed here: "
+        "annotations, labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[2].alerting.ticket_alert: unknown field (allowed here: "
+        "annotations, labels, name, pageAlert, ticketAlert)",
+    ]
+
+
 BAD = [
-    ({"sli": {"plugin": {"id": "x"}}}, "slos[0].sli.plugin", "plugins cannot be read"),
+    ({"sli": {"plugin": {"id": "x"}}}, "slos[0].sli.plugin", "Sloth SLI plugins cannot be "
+     "read: write the plugin's queries as 'events' (error_query/total_query) or 'raw'"),
     ({"sli": {"events": {"error_query": "sum(rate(x[5m]))",
                          "total_query": "sum(rate(y[{{.window}}]))"}}},
-     "slos[0].sli.events.error_query", "{{.window}}"),
+     "slos[0].sli.events.error_query", "needs the window placeholder '{{.window}}' where the "
+     "range goes, e.g. rate(x[{{.window}}])"),
     ({"sli": {"raw": {"error_ratio_query": "x{{.window}} {{.foo}}"}}},
-     "slos[0].sli.raw.error_ratio_query", "only the '{{.window}}'"),
-    ({"objective": 100}, "slos[0].objective", "out of range"),
+     "slos[0].sli.raw.error_ratio_query", "only the '{{.window}}' template placeholder is "
+     "supported"),
+    ({"objective": 100}, "slos[0].objective",
+     "100 is out of range: an objective is a percent, 0 < x < 100"),
     ({"alerting": {"page_alert": {"disable": "yes"}}}, "slos[0].alerting.page_alert.disable",
-     "true or false"),
+     "must be true or false"),
     ({"alerting": {"labels": {"sloth_id": "x"}}}, "slos[0].alerting.labels.sloth_id",
-     "set by slo-gen"),
-    ({"time_window": "28d"}, "slos[0].time_window", "unknown field"),
+     "label 'sloth_id' is set by slo-gen and cannot be overridden"),
+    ({"time_window": "28d"}, "slos[0].time_window",
+     "unknown field (allowed here: alerting, description, labels, name, objective, sli)"),
+    ({"plugins": {"chain": [{"id": "x"}]}}, "slos[0].plugins", "Sloth SLO plugins cannot be "
+     "read: they change Sloth's rules with Go code slo-gen does not run"),
 ]
 
 
@@ -150,9 +213,47 @@ def test_bad_sloth_specs_are_one_line_each(change, path, message, tmp_path: Path
     out = tmp_path / "out"
     result = cli.invoke(main, ["render", str(spec), "-o", str(out)])
     assert result.exit_code == 1
-    lines = result.stderr.strip().splitlines()
-    assert f"error: {spec}: {path}: " in lines[0] and message in lines[0], lines
+    assert result.stderr.strip().splitlines() == [f"error: {spec}: {path}: {message}"]
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_sloth_crd_without_kind_is_one_line(tmp_path: Path, cli) -> None:
+    plain = yaml.safe_load(Path(SLOTH_SPEC).read_text())
+    del plain["version"]
+    spec = tmp_path / "crd.yaml"
+    spec.write_text(yaml.safe_dump({"apiVersion": "sloth.slok.dev/v1",
+                                    "metadata": {"name": "checkout"}, "spec": plain}))
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [f"error: {spec}: kind: is required"]
+
+
+@pytest.mark.parametrize(("crd", "key"), [(False, "slo_plugins"), (True, "sloPlugins")])
+def test_sloth_slo_plugin_chains_are_named(crd: bool, key: str, tmp_path: Path, cli) -> None:
+    doc = yaml.safe_load(Path(SLOTH_SPEC).read_text())
+    doc[key] = {"chain": [{"id": "sloth.dev/contrib/validation/v1"}]}
+    if crd:
+        del doc["version"]
+        doc = _crd(_camel(doc))
+    spec = tmp_path / "plugins.yml"
+    spec.write_text(yaml.safe_dump(doc))
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    where = f"spec.{key}" if crd else key
+    assert result.stderr.strip().splitlines() == [
+        f"error: {spec}: {where}: Sloth SLO plugins cannot be read: they change Sloth's rules "
+        "with Go code slo-gen does not run"]
+
+
+def test_sloth_alert_windows_are_named(tmp_path: Path, cli) -> None:
+    spec = tmp_path / "windows.yml"
+    spec.write_text(yaml.safe_dump({"apiVersion": "sloth.slok.dev/v1", "kind": "AlertWindows",
+                                    "spec": {"sloPeriod": "7d"}}))
+    result = cli.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {spec}: kind: Sloth AlertWindows cannot be read: slo-gen derives each SLO's "
+        "burn windows from its period; a slo-gen spec sets them per SLO (alerting.windows)"]
 
 
 def test_unknown_sloth_version_is_named(tmp_path: Path, cli) -> None:

@@ -26,7 +26,7 @@ from slo.readers.load import load_default, load_paths
 from tests.conftest import ROOT
 
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.yaml") if p.name != "broken.yaml")
-FIXTURES = sorted(str(p) for p in (ROOT / "tests" / "fixtures").iterdir())
+FIXTURES = sorted(str(p) for p in (ROOT / "tests" / "fixtures").iterdir() if p.is_file())
 
 
 def _documents(monkeypatch: pytest.MonkeyPatch, paths: list[str], **options: Any) -> list[Any]:

@@ -17,9 +17,11 @@ from slo.model.durations import parse_duration
 from slo.model.numbers import quantize
 
 PERCENT = Decimal(100)
-# Shortest window a rule may use: rate() needs two samples, and the generated promtool tests
-# (like most scrape configs) sample once a minute, so a shorter window could never be proven.
-MIN_WINDOW = 60
+# Shortest window a rule may use: rate() needs two samples, the generated promtool tests (like
+# many scrape configs) sample once a minute, and Prometheus 3's windows are left-open, so a
+# 1m window holds one such sample and records nothing there: 2m is the shortest a test (and
+# a once-a-minute scrape) can prove on Prometheus 2 and 3 alike.
+MIN_WINDOW = 120
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slo.model.burnrate import MIN_WINDOW
-from slo.model.durations import DurationError, parse_duration
+from slo.model.durations import DurationError, format_duration, parse_duration
 
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)(?::([^}]*))?\}")
 WINDOWED = frozenset({"error_ratio", "burn_rate"})
@@ -63,7 +63,8 @@ def _parse_one(name: str, arg: str | None) -> Placeholder:
     except DurationError as exc:
         raise PlaceholderError(f"${{{name}:{arg}}}: {exc}") from None
     if window < MIN_WINDOW:
-        raise PlaceholderError(f"${{{name}:{arg}}}: windows must be at least 1m")
+        raise PlaceholderError(f"${{{name}:{arg}}}: windows must be at least "
+                               f"{format_duration(MIN_WINDOW)}")
     return Placeholder(name, window)
 
 

@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from slo.model import burnrate
+from slo.model.burnrate import MIN_WINDOW
+from slo.model.durations import format_duration
 from slo.model.naming import RESERVED
 from slo.model.spec import BurnWindow
 from slo.readers.fields import Fields, join
@@ -77,7 +79,7 @@ def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
                  period: int) -> tuple[BurnWindow, ...] | None:
     """The spec's window pairs, or the workbook's defaults (factors from the period) for None."""
     if value is None:
-        out = []
+        out: list[BurnWindow] = []
         for i, w in enumerate(burnrate.DEFAULT_WINDOWS):
             factor = burnrate.burn_factor(w.budget_percent, period, w.long)
             if w.long > period:
@@ -92,14 +94,14 @@ def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
     if not items:
         fields.fail(path, "must list at least one window pair")
         return None
-    out = []
+    pairs: list[BurnWindow] = []
     for i, item in enumerate(items):
-        w = window_pair(fields, item, join(path, i), period)
-        if w is not None:
-            out.append(w)
-    if len(out) != len(items):
+        pair = window_pair(fields, item, join(path, i), period)
+        if pair is not None:
+            pairs.append(pair)
+    if len(pairs) != len(items):
         return None
-    return check_factors(fields, out, path, budget)
+    return check_factors(fields, pairs, path, budget)
 
 
 def window_pair(fields: Fields, value: Any, path: str, period: int) -> BurnWindow | None:
@@ -121,8 +123,9 @@ def window_pair(fields: Fields, value: Any, path: str, period: int) -> BurnWindo
             fields.fail(join(path, "short"), "must be shorter than the long window")
             return None
         if short < burnrate.MIN_WINDOW:
-            fields.fail(join(path, "short"), "must be at least 1m (rate() needs two samples "
-                        "and the generated tests sample once a minute)")
+            fields.fail(join(path, "short"), f"must be at least {format_duration(MIN_WINDOW)} "
+                        "(rate() needs two samples, and a once-a-minute series has one in "
+                        "Prometheus 3's left-open 1m window)")
             return None
         if long > period:
             fields.fail(join(path, "long"), "is longer than the SLO period, which cannot hold it")

@@ -2,6 +2,10 @@
 
 Each reader returns ``None`` after recording a problem, so validation carries on and the user
 sees all mistakes in one run, each with its field path (``slos[0].alerting.page.labels``).
+
+A required field that is absent is one problem, ``is required``: the collector remembers it,
+and drops whatever a reader later says about that field or anything under it (the absent
+value is :data:`MISSING`, which no check should describe as a value).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ T = TypeVar("T")
 
 
 class _Missing:
-    """Stands in for a required key that is absent: already reported, so readers stay quiet."""
+    """Stands in for a required key that is absent: already reported, and any further problem
+    about that field is dropped (:meth:`Fields.fail`), so readers may compare it freely."""
 
     def __repr__(self) -> str:
         return "MISSING"
@@ -38,20 +43,35 @@ def join(path: str, key: str | int) -> str:
 class Fields:
     """Problem collector bound to one input file."""
 
-    def __init__(self, file: str, prefix: str = "", problems: list[Problem] | None = None
-                 ) -> None:
+    def __init__(self, file: str, prefix: str = "", problems: list[Problem] | None = None,
+                 absent: set[str] | None = None) -> None:
         self.file = file
         self.prefix = prefix
         self.problems: list[Problem] = [] if problems is None else problems
+        self.absent: set[str] = set() if absent is None else absent  # reported "is required"
 
     def within(self, prefix: str) -> Fields:
         """The same collector for one named document of a file (``SLO checkout``): its paths
         are prefixed so a file of many documents still points at the right one."""
-        return Fields(self.file, prefix, self.problems)
+        return Fields(self.file, prefix, self.problems, self.absent)
+
+    def _where(self, path: str) -> str:
+        return ": ".join(p for p in (self.prefix, path) if p)
 
     def fail(self, path: str, message: str) -> None:
-        where = ": ".join(p for p in (self.prefix, path) if p)
+        """Record a problem at ``path``, unless that field (or one it is under) is absent and
+        already reported as required: its absence is the one problem there."""
+        where = self._where(path)
+        if self.absent and any(where == a or where.startswith((f"{a}.", f"{a}["))
+                               for a in self.absent):
+            return
         self.problems.append(Problem(self.file, where, message))
+
+    def require(self, path: str) -> None:
+        """Report the required field at ``path`` as absent: one problem, and nothing more
+        about that field from any reader."""
+        self.fail(path, "is required")
+        self.absent.add(self._where(path))
 
     def parsed(self, text: str | None, path: str, parse: Callable[[str], T],
                error: type[Exception]) -> T | None:
@@ -71,30 +91,37 @@ class Fields:
         path: str,
         required: tuple[str, ...] = (),
         optional: tuple[str, ...] = (),
+        refused: dict[str, str] | None = None,
     ) -> dict[str, Any] | None:
-        """A mapping with exactly the allowed keys; unknown and missing keys are problems."""
+        """A mapping with exactly the allowed keys; unknown and missing keys are problems.
+        ``refused`` names keys the format has but this tool cannot honour, each with its
+        reason (not listed as allowed, and left out of the result)."""
         if value is MISSING:
             return None
         if not isinstance(value, dict):
-            self.fail(path, f"must be a mapping, got {_kind(value)}")
+            self.fail(path, f"must be a mapping, got {kind(value)}")
             return None
         allowed = set(required) | set(optional)
         for key in value:
             if not isinstance(key, str):
                 self.fail(path, f"keys must be strings, got {key!r}")
+            elif refused and key in refused:
+                self.fail(join(path, key), refused[key])
             elif key not in allowed:
                 hint = ", ".join(sorted(allowed))
                 self.fail(join(path, key), f"unknown field (allowed here: {hint})")
+        if refused and not refused.keys().isdisjoint(value):
+            value = {k: v for k, v in value.items() if k not in refused}
         missing = [key for key in required if key not in value]
         for key in missing:
-            self.fail(join(path, key), "is required")
+            self.require(join(path, key))
         return {**value, **dict.fromkeys(missing, MISSING)} if missing else value
 
     def sequence(self, value: Any, path: str) -> list[Any] | None:
         if value is MISSING:
             return None
         if not isinstance(value, list):
-            self.fail(path, f"must be a list, got {_kind(value)}")
+            self.fail(path, f"must be a list, got {kind(value)}")
             return None
         return value
 
@@ -104,7 +131,7 @@ class Fields:
         if value is MISSING:
             return None
         if not isinstance(value, str):
-            self.fail(path, f"must be a string, got {_kind(value)}")
+            self.fail(path, f"must be a string, got {kind(value)}")
             return None
         if pattern is not None and not pattern.fullmatch(value):
             self.fail(path, f"{value!r} is not {what or 'valid'}")
@@ -123,7 +150,7 @@ class Fields:
         if value is MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            self.fail(path, f"must be a number, got {_kind(value)}")
+            self.fail(path, f"must be a number, got {kind(value)}")
             return None
         try:
             d = to_decimal(value)
@@ -139,11 +166,12 @@ class Fields:
         if value is MISSING:
             return None
         if not isinstance(value, str):
-            self.fail(path, f"must be a duration string like '5m', got {_kind(value)}")
+            self.fail(path, f"must be a duration string like '5m', got {kind(value)}")
             return None
         return self.parsed(value, path, parse_duration, DurationError)
 
-    def labels(self, value: Any, path: str, reserved: frozenset[str] = frozenset()) -> dict:
+    def labels(self, value: Any, path: str,
+               reserved: frozenset[str] = frozenset()) -> dict[str, str]:
         """A label map: Prometheus label names (not ``__`` nor reserved) to non-empty strings."""
         result: dict[str, str] = {}
         if value is None:
@@ -180,7 +208,8 @@ class Fields:
         return out
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
+    """What a YAML value is, for messages: ``a mapping``, ``a number``, ``nothing (null)``."""
     if value is None:
         return "nothing (null)"
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",

@@ -68,7 +68,8 @@ def check_unique(specs: list[ServiceSpec]) -> list[Problem]:
                 problems.append(Problem(spec.source, f"{path}.name",
                                         f"SLO {slo.name!r} of service {spec.service!r} is "
                                         f"already defined in {seen_slo[key]}"))
-            seen_slo.setdefault(key, spec.source)
+                continue  # its alert names, derived from the same names, are that problem too
+            seen_slo[key] = spec.source
             names = [(f"{path}.series[{j}].record", s.record) for j, s in enumerate(slo.series)]
             names += [(f"{path}.alerts[{j}].alert", a.alert) for j, a in enumerate(slo.alerts)]
             routes: dict[str, str] = {}  # Sloth names page and ticket alike: one alert name
@@ -79,7 +80,8 @@ def check_unique(specs: list[ServiceSpec]) -> list[Problem]:
                 if name in seen_names:
                     problems.append(Problem(spec.source, fpath,
                                             f"name {name!r} is already used in {seen_names[name]}"))
-                seen_names.setdefault(name, f"{spec.source}: {fpath}")
+                # the service tells apart the documents of one file, whose paths are alike
+                seen_names.setdefault(name, f"{spec.source}: {fpath} (service {spec.service!r})")
     return problems
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from slo.model.naming import RESERVED
 from slo.model.placeholders import PlaceholderError, parse_placeholders
-from slo.model.selectors import METRIC_NAME, SelectorError, parse_selector
+from slo.model.selectors import METRIC_NAME, Selector, SelectorError, parse_selector
 from slo.model.spec import (
     SLO,
     Alerting,
@@ -36,6 +36,7 @@ from slo.readers.common import (
     slo_head,
 )
 from slo.readers.fields import Fields, join
+from slo.readers.promql import QueryError, check_expr
 
 API_VERSION = "slo-gen/v1"
 UNITS = ("ratio", "percent", "burn_rate", "seconds", "count")
@@ -83,17 +84,18 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
                          lambda v, p: _series(fields, v, p))
     alerts = fields.each(m.get("alerts", []), join(path, "alerts"),
                          lambda v, p: _alert(fields, v, p))
-    if len(fields.problems) > before or None in (name, objective, period, sli, alerting):
+    if (len(fields.problems) > before or name is None or objective is None or period is None
+            or sli is None or alerting is None):
         return None
     return SLO(name, description, objective, period, sli, alerting, group_by,
                tuple(series), tuple(alerts))
 
 
-def _selector(fields: Fields, value: Any, path: str):
+def _selector(fields: Fields, value: Any, path: str) -> Selector | None:
     return fields.parsed(fields.string(value, path), path, parse_selector, SelectorError)
 
 
-def _sli(fields: Fields, value: Any, path: str):
+def _sli(fields: Fields, value: Any, path: str) -> EventsSLI | LatencySLI | None:
     m = fields.mapping(value, path, optional=("events", "latency"))
     if m is None:
         return None
@@ -153,12 +155,12 @@ def _alerting(fields: Fields, value: Any, path: str, base_name: str, objective: 
         if g is not None and g < 0:
             fields.fail(join(path, "min_request_rate"), "must be zero or more requests per second")
         guard = g if g is not None and g >= 0 else guard
-    if None in (page, ticket, absent, windows):
+    if page is None or ticket is None or absent is None or windows is None:
         return None
     return Alerting(runbook, page, ticket, absent, windows, guard)
 
 
-def _route(fields: Fields, value: Any, path: str, default_name: str, default_labels: dict,
+def _route(fields: Fields, value: Any, path: str, default_name: str, default_labels: dict[str, str],
            default_for: str) -> AlertRoute | None:
     m = fields.mapping(value, path, optional=("name", "labels", "annotations", "for"))
     if m is None:
@@ -175,10 +177,11 @@ def _route(fields: Fields, value: Any, path: str, default_name: str, default_lab
 
 
 def _expr(fields: Fields, value: Any, path: str) -> str | None:
+    """PromQL with ``${...}`` placeholders: each placeholder known, then the whole parsed."""
     expr = fields.text(value, path)
     if expr is None or fields.parsed(expr, path, parse_placeholders, PlaceholderError) is None:
         return None
-    return expr.strip()
+    return fields.parsed(expr, path, check_expr, QueryError)
 
 
 def _series(fields: Fields, value: Any, path: str) -> ExtraSeries | None:
@@ -208,7 +211,7 @@ def _alert(fields: Fields, value: Any, path: str) -> ExtraAlert | None:
     labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
     annotations = fields.labels(m.get("annotations"), join(path, "annotations"))
     test = _alert_test(fields, m.get("test", {}), join(path, "test"))
-    if None in (name, expr, for_, test):
+    if name is None or expr is None or for_ is None or test is None:
         return None
     return ExtraAlert(name, expr, for_, tuple(sorted(labels.items())),
                       tuple(sorted(annotations.items())), test)

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from slo.model import burnrate
+from slo.model.durations import format_duration
 from slo.model.naming import RESERVED
 from slo.model.selectors import SelectorError, parse_selector
 from slo.model.spec import (
@@ -48,7 +49,7 @@ from slo.readers.common import (
     for_duration,
     objective_percent,
 )
-from slo.readers.fields import MISSING, Fields, join
+from slo.readers.fields import Fields, join
 from slo.readers.promql import QueryError, events_sli, good_events_sli, template, windowed
 
 API_VERSION = "openslo/v1"
@@ -175,9 +176,9 @@ def _slo(doc: Document, catalog: Catalog) -> tuple[str, SLO] | None:
     if service and objective is not None and period is not None:
         alerting = _alerting(f, spec.get("alertPolicies"), "spec.alertPolicies", catalog,
                              camel(service) + camel(doc.name), objective[0], period)
-    if len(f.problems) > before or None in (service, period, objective, sli, alerting):
+    if (len(f.problems) > before or service is None or period is None or objective is None
+            or sli is None or alerting is None):
         return None
-    assert sli is not None and objective is not None and service is not None
     return service, SLO(doc.name, str(description), objective[0], period or 0, sli[0],
                         alerting, sli[1], labels=tuple(sorted(labels.items())))
 
@@ -318,7 +319,8 @@ def _prometheus_query(f: Fields, value: Any, path: str) -> str | None:
     if m is None:
         return None
     p = join(path, "metricSource")
-    src = f.mapping(m["metricSource"], p, optional=("type", "spec", "metricSourceRef"))
+    src = f.mapping(m["metricSource"], p, required=("spec",), optional=("type",
+                                                                         "metricSourceRef"))
     if src is None:
         return None
     kind = src.get("type")
@@ -326,7 +328,7 @@ def _prometheus_query(f: Fields, value: Any, path: str) -> str | None:
         f.fail(join(p, "type"), f"{kind!r} cannot map: only Prometheus data sources render "
                "to Prometheus rules")
         return None
-    spec = f.mapping(src.get("spec", MISSING), join(p, "spec"), required=("query",))
+    spec = f.mapping(src["spec"], join(p, "spec"), required=("query",))
     if spec is None:
         return None
     return f.text(spec["query"], join(p, "spec.query"))
@@ -376,11 +378,16 @@ def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any] | Non
         return None
     if objective is None:
         return None
-    if objective.get("op") != "lte":
+    for key in ("op", "value"):  # optional in an objective, required by a threshold
+        if key not in objective:
+            of.require(f"spec.objectives[0].{key}")
+    if "op" not in objective or "value" not in objective:
+        return None
+    if objective["op"] != "lte":
         of.fail("spec.objectives[0].op", "a latency threshold maps with op 'lte' (requests at "
                "or under the bound are good)")
         return None
-    le = of.number(objective.get("value", MISSING), "spec.objectives[0].value")
+    le = of.number(objective["value"], "spec.objectives[0].value")
     if le is None or le <= 0:
         if le is not None:
             of.fail("spec.objectives[0].value", "must be a positive bucket bound in seconds")
@@ -396,9 +403,9 @@ def _alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
               for s in SEVERITIES}
     absent = AlertRoute(f"{base}SLIAbsent", (("severity", "ticket"),), (), absent_for)
     if value is None:
-        windows = burn_windows(f, None, path, budget, period)
-        return None if windows is None else Alerting("", routes["page"], routes["ticket"],
-                                                     absent, windows)
+        defaults = burn_windows(f, None, path, budget, period)
+        return None if defaults is None else Alerting("", routes["page"], routes["ticket"],
+                                                      absent, defaults)
     conditions: list[tuple[Fields, dict[str, Any], str, dict[str, str]]] = []
     for i, item in enumerate(f.sequence(value, path) or []):
         policy = _policy(f, item, join(path, i), catalog)
@@ -438,11 +445,11 @@ def _policy(f: Fields, value: Any, path: str, catalog: Catalog
             return None
         pf, body, ppath = doc.fields, doc.body, ""
     else:
-        body = f.mapping(value, path, required=("metadata", "spec"),
-                         optional=("apiVersion", "kind"))
-        if body is None:
+        inline = f.mapping(value, path, required=("metadata", "spec"),
+                           optional=("apiVersion", "kind"))
+        if inline is None:
             return None
-        pf, ppath = f, path
+        pf, body, ppath = f, inline, path
     labels = _labels(pf, body["metadata"].get("labels") if isinstance(body["metadata"], dict)
                      else None, join(ppath, "metadata.labels"))
     sp = join(ppath, "spec")
@@ -500,8 +507,10 @@ def _condition(f: Fields, value: Any, path: str, period: int
     long = f.duration(c["lookbackWindow"], join(p, "lookbackWindow"))
     if long is not None and (long % SHORT_WINDOW_DIVISOR or long > period
                              or long // SHORT_WINDOW_DIVISOR < burnrate.MIN_WINDOW):
-        f.fail(join(p, "lookbackWindow"), "must fit in the time window, be at least 12m and "
-               "divide into 12 whole seconds (the short window is a twelfth of it, at least 1m)")
+        shortest = format_duration(burnrate.MIN_WINDOW * SHORT_WINDOW_DIVISOR)
+        f.fail(join(p, "lookbackWindow"), f"must fit in the time window, be at least {shortest} "
+               f"and divide into {SHORT_WINDOW_DIVISOR} whole seconds (the short window is a "
+               f"twelfth of it, at least {format_duration(burnrate.MIN_WINDOW)})")
         long = None
     wait = for_duration(f, c["alertAfter"], join(p, "alertAfter"))
     if severity not in SEVERITIES or factor is None or long is None or wait is None \

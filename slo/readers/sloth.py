@@ -3,6 +3,9 @@
 
 What maps how:
 
+- The CRD spells its fields as Kubernetes does (``errorQuery``, ``totalQuery``,
+  ``errorRatioQuery``, ``pageAlert``, ``ticketAlert``), the plain spec in snake_case; each
+  format's own spelling is the only one it accepts.
 - ``service``, ``labels``, ``slos[].name/objective/description/labels`` map one to one; the
   period is Sloth's 30 days and the alert windows are Sloth's (the SRE workbook's): page on
   1h/5m at 14.4x or 6h/30m at 6x, ticket on 1d/2h at 3x or 3d/6h at 1x.
@@ -40,7 +43,7 @@ from slo.readers.common import (
     camel,
     slo_head,
 )
-from slo.readers.fields import MISSING, Fields, join
+from slo.readers.fields import Fields, join
 from slo.readers.promql import QueryError, events_sli, template
 
 VERSION = "prometheus/v1"
@@ -48,13 +51,25 @@ CRD_API_VERSION = "sloth.slok.dev/v1"
 CRD_KIND = "PrometheusServiceLevel"
 SEVERITY_LABEL = "sloth_severity"
 PERIOD = parse_duration(DEFAULT_PERIOD)  # Sloth's default; its specs cannot set another
+# The field names that differ between the plain spec and the CRD (Sloth's
+# pkg/kubernetes/api/sloth/v1 types: JSON names in camelCase)
+PLAIN_KEYS = {k: k for k in ("error_query", "total_query", "error_ratio_query", "page_alert",
+                             "ticket_alert", "slo_plugins")}
+CRD_KEYS = {"error_query": "errorQuery", "total_query": "totalQuery",
+            "error_ratio_query": "errorRatioQuery", "page_alert": "pageAlert",
+            "ticket_alert": "ticketAlert", "slo_plugins": "sloPlugins"}
+SLO_PLUGINS = "Sloth SLO plugins cannot be read: they change Sloth's rules with Go code slo-gen " \
+    "does not run"
 
 
-def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "") -> ServiceSpec | None:
+def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "",
+                keys: dict[str, str] = PLAIN_KEYS) -> ServiceSpec | None:
     """A ``version: prometheus/v1`` document, or the ``spec`` of the Kubernetes CRD (``root``
-    is then ``spec``, so problems name the field as it is in the user's file)."""
+    is then ``spec`` and ``keys`` the CRD's spelling, so problems name the field as it is in
+    the user's file)."""
     required = ("service", "slos") if root else ("version", "service", "slos")
-    m = fields.mapping(doc, root, required=required, optional=("labels",))
+    m = fields.mapping(doc, root, required=required, optional=("labels",),
+                       refused={keys["slo_plugins"]: SLO_PLUGINS})
     if m is None:
         return None
     service = fields.string(m.get("service"), join(root, "service"), NAME,
@@ -65,7 +80,7 @@ def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "") -> ServiceS
     if items is not None and not items:
         fields.fail(join(root, "slos"), "must list at least one SLO")
     for i, item in enumerate(items or []):
-        slo = _slo(fields, item, join(join(root, "slos"), i), service or "service")
+        slo = _slo(fields, item, join(join(root, "slos"), i), service or "service", keys)
         if slo is not None:
             slos.append(slo)
     if service is None or fields.problems:
@@ -77,25 +92,32 @@ def parse_crd(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
     m = fields.mapping(doc, "", required=("apiVersion", "kind", "spec"), optional=("metadata",))
     if m is None:
         return None
+    if m["kind"] == "AlertWindows":
+        fields.fail("kind", "Sloth AlertWindows cannot be read: slo-gen derives each SLO's burn "
+                    "windows from its period; a slo-gen spec sets them per SLO "
+                    "(alerting.windows)")
+        return None
     if m["kind"] != CRD_KIND:
         fields.fail("kind", f"{m['kind']!r} is not {CRD_KIND!r}")
         return None
-    return parse_sloth(fields, m["spec"], "spec")
+    return parse_sloth(fields, m["spec"], "spec", CRD_KEYS)
 
 
-def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
+def _slo(fields: Fields, value: Any, path: str, service: str, keys: dict[str, str]
+         ) -> SLO | None:
     m = fields.mapping(value, path, required=("name", "objective", "sli"),
-                       optional=("description", "labels", "alerting"))
+                       optional=("description", "labels", "alerting"),
+                       refused={"plugins": SLO_PLUGINS})
     if m is None:
         return None
     before = len(fields.problems)
     name, description, objective = slo_head(fields, m, path)
     labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
-    sli = _sli(fields, m.get("sli"), join(path, "sli"))
+    sli = _sli(fields, m.get("sli"), join(path, "sli"), keys)
     alerting = None
     if name and objective is not None:
         alerting = _alerting(fields, m.get("alerting", {}), join(path, "alerting"),
-                             camel(service) + camel(name), objective, PERIOD)
+                             camel(service) + camel(name), objective, PERIOD, keys)
     if len(fields.problems) > before or name is None or objective is None or sli is None \
             or alerting is None:
         return None
@@ -107,39 +129,43 @@ def _query(fields: Fields, value: Any, path: str) -> str | None:
     return fields.parsed(fields.text(value, path), path, template, QueryError)
 
 
-def _sli(fields: Fields, value: Any, path: str) -> tuple[SLI, tuple[str, ...]] | None:
+def _sli(fields: Fields, value: Any, path: str, keys: dict[str, str]
+         ) -> tuple[SLI, tuple[str, ...]] | None:
     m = fields.mapping(value, path, optional=("events", "raw", "plugin"))
     if m is None:
         return None
     if "plugin" in m:
         fields.fail(join(path, "plugin"), "Sloth SLI plugins cannot be read: write the plugin's "
-                    "queries as 'events' (error_query/total_query) or 'raw'")
+                    f"queries as 'events' ({keys['error_query']}/{keys['total_query']}) or "
+                    "'raw'")
         return None
     if ("events" in m) == ("raw" in m):
         fields.fail(path, "needs exactly one of 'events' or 'raw'")
         return None
     if "raw" in m:
         p = join(path, "raw")
-        raw = fields.mapping(m["raw"], p, required=("error_ratio_query",))
+        key = keys["error_ratio_query"]
+        raw = fields.mapping(m["raw"], p, required=(key,))
         if raw is None:
             return None
-        ratio = _query(fields, raw.get("error_ratio_query"), join(p, "error_ratio_query"))
+        ratio = _query(fields, raw[key], join(p, key))
         return None if ratio is None else (RatioQuerySLI(ratio), ())
     p = join(path, "events")
-    ev = fields.mapping(m["events"], p, required=("error_query", "total_query"))
+    error_key, total_key = keys["error_query"], keys["total_query"]
+    ev = fields.mapping(m["events"], p, required=(error_key, total_key))
     if ev is None:
         return None
-    errors = _query(fields, ev.get("error_query"), join(p, "error_query"))
-    total = _query(fields, ev.get("total_query"), join(p, "total_query"))
+    errors = _query(fields, ev[error_key], join(p, error_key))
+    total = _query(fields, ev[total_key], join(p, total_key))
     if errors is None or total is None:
         return None
     return events_sli(fields, errors, total, p)
 
 
 def _alerting(fields: Fields, value: Any, path: str, default_base: str, objective: Decimal,
-              period: int) -> Alerting | None:
-    m = fields.mapping(value, path, optional=("name", "labels", "annotations", "page_alert",
-                                              "ticket_alert"))
+              period: int, keys: dict[str, str]) -> Alerting | None:
+    m = fields.mapping(value, path, optional=("name", "labels", "annotations",
+                                              keys["page_alert"], keys["ticket_alert"]))
     if m is None:
         return None
     name = None
@@ -152,7 +178,7 @@ def _alerting(fields: Fields, value: Any, path: str, default_base: str, objectiv
     routes = {}
     enabled = []
     for severity in ("page", "ticket"):
-        key = f"{severity}_alert"
+        key = keys[f"{severity}_alert"]
         default = f"{default_base}ErrorBudgetBurn{camel(severity)}"
         got = _route(fields, m.get(key, {}), join(path, key), name or default, severity,
                      labels, annotations)
@@ -180,7 +206,7 @@ def _route(fields: Fields, value: Any, path: str, name: str, severity: str,
     if m is None:
         return None
     disable = m.get("disable", False)
-    if disable is MISSING or not isinstance(disable, bool):
+    if not isinstance(disable, bool):
         fields.fail(join(path, "disable"), "must be true or false")
         return None
     own = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)

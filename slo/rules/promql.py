@@ -89,7 +89,21 @@ def _good(sli: LatencySLI | GoodEventsSLI) -> str:
     if isinstance(sli, GoodEventsSLI):
         return sli.good.render()
     hist: Selector = sli.histogram
-    return hist.with_suffix("_bucket", (Matcher("le", "=", sli.le_label),))
+    return hist.with_suffix("_bucket", (le_matcher(sli.le_label),))
+
+
+def le_matcher(le: str) -> Matcher:
+    """The bucket of a latency threshold, whoever wrote the bound.
+
+    Clients spell a whole-number bound differently (Go ``1``, Python ``1.0``); Prometheus 3
+    stores classic histogram bounds normalised (``1.0``) while 2.x keeps the client's text.
+    A whole-number bound therefore matches both spellings, any other (``0.5``, ``1e+06``,
+    ``+Inf``) is spelled alike everywhere and matches exactly.
+    """
+    if le.endswith(".0"):
+        whole = le[:-2]
+        return Matcher("le", "=~", f"{whole}|{whole}\\.0")
+    return Matcher("le", "=", le)
 
 
 def ratio_from_base(identity: dict[str, str]) -> str:

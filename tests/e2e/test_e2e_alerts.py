@@ -1,7 +1,7 @@
 """A PMS outage pages, and the pages resolve once the PMS is back.
 
-Rules from the seconds-scale test spec (``orchestrator-e2e.yaml``: success rate over 1 min, page
-pair 2m/1m at 14.4x). Steady traffic from the real generator runs against both instances; the
+Rules from the minutes-scale test spec (``orchestrator-e2e.yaml``: success rate over 2 min, page
+pair 4m/2m at 14.4x). Steady traffic from the real generator runs against both instances; the
 outage is injected and cleared through the authenticated admin endpoint, as
 ``make chaos-orchestrator`` does.
 """

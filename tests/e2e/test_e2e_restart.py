@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 NEVER_NEGATIVE = (
     "slo:sli_errors:rate5m", "slo:sli_total:rate5m", "slo:sli_error:ratio_rate2m",
-    "slo:sli_error:ratio_rate1m", "slo:sli_error:ratio_rate5m", "orchestrator_burn_rate_fast",
+    "slo:sli_error:ratio_rate4m", "slo:sli_error:ratio_rate5m", "orchestrator_burn_rate_fast",
     "orchestrator_error_budget_used_ratio_30m", "rate(orchestrator_requests_total[1m])",
     "rate(http_requests_total[1m])", "rate(orchestrator_errors_total[1m])",
 )

@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
 import pytest
+from packaging.version import Version
 
 HERE = Path(__file__).resolve().parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -104,6 +106,16 @@ def test_two_workers_one_summed_metrics(gunicorn):
                              'status="200"}') == sent
         assert _metric(text, "http_requests_in_flight") == 0
         assert "orchestrator_slo_" not in text  # off in multiprocess mode
+
+    # name[]: from prometheus-client 0.25 on, the registry can ask collectors that describe no
+    # families (MultiProcessCollector) too; before, the filter cannot find their families.
+    r = httpx.get(f"{url}/metrics", params={"name[]": "orchestrator_requests_total"},
+                  headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    if Version(version("prometheus-client")) >= Version("0.25"):
+        assert _metric(r.text, line) == sent and "http_requests_total" not in r.text
+    else:
+        assert r.text == ""
 
     # A worker dies: gunicorn's child_exit hook drops its live gauges, its counts stay.
     victim = sorted(pids)[0]

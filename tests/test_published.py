@@ -1,0 +1,186 @@
+"""Sloth's and OpenSLO's published examples, as slo-gen reads them: specs in their shapes
+(tests/fixtures/published, see its README) validate and render through promtool, or fail with
+the exact lines naming what cannot map. The upstream files themselves run too when
+``SLO_GEN_UPSTREAM_EXAMPLES`` points at local copies (``sloth/``, ``openslo/``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from slo.cli import main
+from slo.errors import SpecError
+from slo.readers.load import load_paths
+from tests.conftest import ROOT
+
+PUBLISHED = ROOT / "tests" / "fixtures" / "published"
+SLO_PLUGINS = "Sloth SLO plugins cannot be read: they change Sloth's rules with Go code " \
+    "slo-gen does not run"
+WINDOWS = ("kind: Sloth AlertWindows cannot be read: slo-gen derives each SLO's burn windows "
+           "from its period; a slo-gen spec sets them per SLO (alerting.windows)")
+V1ALPHA = "apiVersion: OpenSLO 'openslo/v1alpha' is not supported (expected 'openslo/v1')"
+PAGE_NAME = "slos[0].alerting.page.name"
+ABSENT_NAME = "slos[0].alerting.absent.name"
+
+# file -> the number of SLOs read, or the exact problem lines ({file} is the file's path)
+OURS: dict[str, int | list[str]] = {
+    "sloth-events.yml": 2,
+    "sloth-subquery.yml": 1,
+    "sloth-raw.yml": 1,
+    "sloth-no-alerts.yml": 1,
+    "sloth-crd.yml": 2,
+    "openslo-occurrences.yml": 1,
+    "sloth-multifile.yml": [
+        f"{{file}}: {PAGE_NAME}: name 'CheckoutHighErrorRate' is already used in {{file}}: "
+        f"{PAGE_NAME} (service 'checkout-eu')",
+        f"{{file}}: {ABSENT_NAME}: name 'CheckoutHighErrorRateSLIAbsent' is already used in "
+        f"{{file}}: {ABSENT_NAME} (service 'checkout-eu')",
+    ],
+    "sloth-sli-plugin.yml": [
+        "{file}: slos[0].sli.plugin: Sloth SLI plugins cannot be read: write the plugin's "
+        "queries as 'events' (error_query/total_query) or 'raw'"],
+    "sloth-slo-plugins.yml": [f"{{file}}: slo_plugins: {SLO_PLUGINS}",
+                              f"{{file}}: slos[0].plugins: {SLO_PLUGINS}"],
+    "sloth-alert-windows.yml": [f"{{file}}: {WINDOWS}"],
+    "sloth-metricsql.yml": [
+        "{file}: slos[0].sli.events.error_query: is not valid PromQL: unknown function with "
+        "name 'histogram_share'"],
+    "openslo-v1alpha.yml": [f"{{file}}: {V1ALPHA}"],
+    "openslo-timeslices.yml": [
+        "{file}: SLO storefront-uptime: spec.timeWindow[0].isRolling: calendar windows are not "
+        "supported: use a rolling window (isRolling: true)",
+        "{file}: SLO storefront-uptime: spec.budgetingMethod: 'Timeslices' cannot map: only "
+        "'Occurrences' (every event weighs the same) is supported",
+        "{file}: SLO storefront-uptime: spec.objectives[0].timeSliceTarget: time slices cannot "
+        "map: budgetingMethod must be Occurrences",
+    ],
+    "openslo-any-datasource.yml": [
+        "{file}: SLO search-latency: spec.indicator.spec.thresholdMetric.metricSource.type: "
+        "'Elasticsearch' cannot map: only Prometheus data sources render to Prometheus rules"],
+}
+
+_TIMESLICES = ("spec.budgetingMethod: 'Timeslices' cannot map: only 'Occurrences' (every event "
+               "weighs the same) is supported")
+_CALENDAR = ("spec.timeWindow[0].isRolling: calendar windows are not supported: use a rolling "
+             "window (isRolling: true)")
+_VM_SLO = [
+    "{{file}}: slos[{i}].labels.actual_le: must be a string, got a number",
+    "{{file}}: slos[{i}].labels.target_le: must be a string, got a number",
+    "{{file}}: slos[{i}].sli.events.error_query: is not valid PromQL: unknown function with name "
+    "'histogram_share'",
+    "{{file}}: slos[{i}].sli.events.total_query: is not valid PromQL: ranges only allowed for "
+    "vector selectors",
+    "{{file}}: slos[{i}].alerting.name: 'slo_foo-bar_grpc-latency-percentile-{p}_fail' is not an "
+    "alert name",
+]
+_MULTIFILE = [
+    f"{{file}}: {PAGE_NAME}: name 'MyServiceHighErrorRate' is already used in {{file}}: "
+    f"{PAGE_NAME} (service 'myservice')",
+    f"{{file}}: {ABSENT_NAME}: name 'MyServiceHighErrorRateSLIAbsent' is already used in "
+    f"{{file}}: {ABSENT_NAME} (service 'myservice')",
+]
+_CRD_ALERT = ("unknown field (allowed here: annotations, labels, name, pageAlert, "
+              "ticketAlert)")
+# The upstream examples (slok/sloth 0e395d8 examples/, OpenSLO/OpenSLO aa5cb78 examples/)
+UPSTREAM: dict[str, int | list[str]] = {
+    "sloth/getting-started.yml": 1,
+    "sloth/home-wifi.yml": 2,
+    "sloth/k8s-getting-started.yml": 1,
+    "sloth/k8s-home-wifi.yml": 2,
+    "sloth/kubernetes-apiserver.yml": 2,
+    "sloth/no-alerts.yml": 1,
+    "sloth/raw-home-wifi.yml": 1,
+    "sloth/multifile.yml": _MULTIFILE,
+    "sloth/k8s-multifile.yml": _MULTIFILE,
+    "sloth/contrib-denominator-corrected.yaml": [f"{{file}}: spec.sloPlugins: {SLO_PLUGINS}"],
+    "sloth/contrib-slo-plugins.yml": [f"{{file}}: slos[0].plugins: {SLO_PLUGINS}",
+                                      f"{{file}}: slos[1].plugins: {SLO_PLUGINS}"],
+    "sloth/slo-plugin-getting-started.yml": [f"{{file}}: slo_plugins: {SLO_PLUGINS}",
+                                             f"{{file}}: slos[0].plugins: {SLO_PLUGINS}"],
+    "sloth/slo-plugin-k8s-getting-started.yml": [
+        f"{{file}}: spec.sloPlugins: {SLO_PLUGINS}",
+        f"{{file}}: spec.slos[0].plugins: {SLO_PLUGINS}"],
+    "sloth/plugin-getting-started.yml": [
+        "{file}: slos[0].sli.plugin: Sloth SLI plugins cannot be read: write the plugin's "
+        "queries as 'events' (error_query/total_query) or 'raw'"],
+    "sloth/plugin-k8s-getting-started.yml": [  # snake_case in a CRD: Sloth drops it silently
+        "{file}: spec.slos[0].sli.plugin: Sloth SLI plugins cannot be read: write the plugin's "
+        "queries as 'events' (errorQuery/totalQuery) or 'raw'",
+        f"{{file}}: spec.slos[0].alerting.page_alert: {_CRD_ALERT}",
+        f"{{file}}: spec.slos[0].alerting.ticket_alert: {_CRD_ALERT}"],
+    "sloth/victoria-metrics.yml": [
+        f"{{file}}: slo_plugins: {SLO_PLUGINS}",
+        "{file}: labels.generated: must be a string, got a boolean",
+        *(line.format(i=0, p=90) for line in _VM_SLO),
+        *(line.format(i=1, p=99) for line in _VM_SLO)],
+    "sloth/windows/7d.yaml": [f"{{file}}: {WINDOWS}"],
+    "sloth/windows/custom-30d.yaml": [f"{{file}}: {WINDOWS}"],
+    "sloth/openslo-getting-started.yml": [f"{{file}}: {V1ALPHA}"],
+    "sloth/openslo-kubernetes-apiserver.yml": [f"{{file}}: document 1: {V1ALPHA}",
+                                               f"{{file}}: document 2: {V1ALPHA}"],
+    "openslo/budgeting-method/occurences-slo.yaml": [
+        "{file}: SLO search-slo: spec.indicator.spec.thresholdMetric.metricSource.type: 'Any' "
+        "cannot map: only Prometheus data sources render to Prometheus rules"],
+    "openslo/budgeting-method/ratio-timeslices.yaml": [
+        "{file}: SLO main-page: spec.budgetingMethod: 'RatioTimeslices' cannot map: only "
+        "'Occurrences' (every event weighs the same) is supported",
+        "{file}: SLO main-page: spec.objectives[0].timeSliceWindow: time slices cannot map: "
+        "budgetingMethod must be Occurrences"],
+    "openslo/budgeting-method/timeslices-slo.yaml": [
+        f"{{file}}: SLO service-availability: {_CALENDAR}",
+        f"{{file}}: SLO service-availability: {_TIMESLICES}",
+        "{file}: SLO service-availability: spec.objectives: must list exactly one objective "
+        "(write one SLO per objective)"],
+    "openslo/treat-low-traffic-as-equally-important/timeslices-slo.yaml": [
+        f"{{file}}: SLO service-availability: {_CALENDAR}",
+        f"{{file}}: SLO service-availability: {_TIMESLICES}",
+        "{file}: SLO service-availability: spec.objectives[0].timeSliceTarget: time slices "
+        "cannot map: budgetingMethod must be Occurrences"],
+}
+
+
+def _check(path: Path, expected: int | list[str], tmp_path: Path, cli) -> None:
+    if isinstance(expected, int):
+        assert sum(len(s.slos) for s in load_paths([str(path)])) == expected
+        out = tmp_path / "out"
+        result = cli.invoke(main, ["render", str(path), "-o", str(out)])  # promtool checks
+        assert result.exit_code == 0, result.output
+        assert sorted(p.suffixes[-2] for p in out.iterdir()) == [".rules", ".test"]
+        return
+    with pytest.raises(SpecError) as exc:
+        load_paths([str(path)])
+    assert [str(p) for p in exc.value.problems] == [
+        line.replace("{file}", str(path)) for line in expected]
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == len(expected)
+
+
+def test_every_fixture_has_an_outcome() -> None:
+    assert sorted(p.name for p in PUBLISHED.glob("*.yml")) == sorted(OURS)
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_published_shapes(name: str, tmp_path: Path, cli, promtool) -> None:
+    _check(PUBLISHED / name, OURS[name], tmp_path, cli)
+
+
+UPSTREAM_DIR = os.environ.get("SLO_GEN_UPSTREAM_EXAMPLES")
+
+
+@pytest.mark.skipif(not UPSTREAM_DIR, reason="SLO_GEN_UPSTREAM_EXAMPLES is not set")
+@pytest.mark.parametrize("name", sorted(UPSTREAM))
+def test_upstream_examples(name: str, tmp_path: Path, cli, promtool) -> None:
+    path = Path(UPSTREAM_DIR or "") / name
+    if not path.exists():
+        pytest.skip(f"{name} is not in {UPSTREAM_DIR}")
+    _check(path, UPSTREAM[name], tmp_path, cli)
+
+
+@pytest.mark.skipif(not UPSTREAM_DIR, reason="SLO_GEN_UPSTREAM_EXAMPLES is not set")
+def test_every_upstream_example_has_an_outcome() -> None:
+    root = Path(UPSTREAM_DIR or "")
+    found = {str(p.relative_to(root)) for p in root.rglob("*.y*ml") if "_gen" not in p.parts}
+    assert found <= set(UPSTREAM), sorted(found - set(UPSTREAM))
