@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from demo.promapi import PromError
 from tests.e2e.e2e_fleet import ROOT, Fleet, render, wait_for
@@ -131,7 +132,7 @@ slos:
       latency: {histogram: http_request_duration_seconds, le: 1}
     alerting:
       runbook_url: https://runbooks.example.internal/ORCHESTRATOR_HIGH_ERROR_RATE.md
-      windows: [{severity: page, long: 2m, short: 1m, factor: 14.4}]
+      windows: [{severity: page, long: 4m, short: 2m, factor: 14.4}]
 """
 
 
@@ -140,7 +141,7 @@ def test_bucket_selector_finds_the_stored_bucket(fleet: Fleet, tmp_path: Path) -
     ``le`` value. Prometheus 3 normalises ``le`` on scrape (``1`` is stored as ``1.0``), 2.x
     stores the exposed text: the exporter writes prometheus_client's spelling, which is the
     normalised one, so the stored values are the exposed ones on either engine, and the
-    generator's ``le="1.0"`` (from a spec's ``le: 1``) finds the bucket."""
+    bucket selector the generator renders for a spec's ``le: 1`` finds exactly that bucket."""
     exposed = set(re.findall(r'^http_request_duration_seconds_bucket\{[^}]*le="([^"]+)"',
                              httpx.get(f"http://{fleet.instances[0].target}/metrics").text,
                              re.MULTILINE))
@@ -151,9 +152,13 @@ def test_bucket_selector_finds_the_stored_bucket(fleet: Fleet, tmp_path: Path) -
 
     spec = tmp_path / "latency.yaml"
     spec.write_text(LATENCY_SPEC)
-    rules = render(spec, tmp_path / "out")[0].read_text()
-    selectors = set(re.findall(r'http_request_duration_seconds_bucket\{[^}]*\}', rules))
-    assert selectors == {'http_request_duration_seconds_bucket{le="1.0"}'}, selectors
+    exprs = [r["expr"] for g in yaml.safe_load(render(spec, tmp_path / "out")[0].read_text())[
+        "groups"] for r in g["rules"]]
+    selectors = {m for e in exprs
+                 for m in re.findall(r"http_request_duration_seconds_bucket\{[^}]*\}", e)}
+    assert len(selectors) == 1, selectors
     (selector,) = selectors
-    assert fleet.prom.query(selector), f"{selector}: nothing stored"
+    found = fleet.prom.query(selector)
+    assert {s["metric"]["le"] for s in found} == {"1.0"}, (selector, found)
+    assert len(found) == len(fleet.prom.query('http_request_duration_seconds_bucket{le="1.0"}'))
     assert fleet.prom.query('http_request_duration_seconds_bucket{le="1"}') == []
