@@ -2,7 +2,7 @@
 
 Two demo instances, each scraped every second by its own Prometheus (3.5 by default), which
 evaluates nothing and forwards every sample by ``remote_write`` to one VictoriaMetrics; vmalert
-evaluates the seconds-scale rules (``orchestrator-e2e.yaml``) every second against it and
+evaluates the e2e spec's rules (``orchestrator-e2e.yaml``) every second against it and
 writes what it records back (:mod:`demo.globalview`). Checked through VictoriaMetrics' query
 API and vmalert's own alerts API:
 
