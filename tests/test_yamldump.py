@@ -136,6 +136,7 @@ data = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=25)
 
 
+@pytest.mark.slow  # 600 examples: make test runs it, make check leaves it out
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.dictionaries(keys, data, min_size=1, max_size=5),
                  st.lists(data, min_size=1, max_size=5)))

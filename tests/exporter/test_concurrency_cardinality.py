@@ -9,6 +9,7 @@ import random
 import string
 import threading
 
+import pytest
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, Router
@@ -126,6 +127,7 @@ def _flood(mw, n: int, rng: random.Random, methods: list[str]) -> None:
     asyncio.run(run())
 
 
+@pytest.mark.slow  # a flood of random requests: make test runs it, make check does not
 def test_random_paths_and_headers_stay_bounded(make_inst, series):
     inst = make_inst(label_cap=20)
     router = Router(routes=[Route("/reservations/{rid}", _ok), Route("/health", _ok)])
