@@ -4,8 +4,10 @@ Prometheus: the path given (``--prometheus PATH``), else ``$PROMETHEUS``, else
 ``PROMETHEUS_3`` from ``.tools/engines.env`` (Prometheus 3.5, unpacked by ``make engines``),
 else ``prometheus`` on PATH (Debian bookworm's 2.42, from ``make promtool``). VictoriaMetrics
 and vmalert: the path given, else ``$VICTORIA_METRICS`` / ``$VMALERT``, else
-``.tools/engines.env``. Whatever runs is printed with its version, so a log says which
-engine a result came from.
+``.tools/engines.env``. Alertmanager: the path given (``--alertmanager PATH``), else
+``$ALERTMANAGER``, else ``ALERTMANAGER`` from ``.tools/engines.env`` (Debian sid's 0.33), else
+``prometheus-alertmanager`` or ``alertmanager`` on PATH. Whatever runs is printed with its
+version, so a log says which engine a result came from.
 """
 
 from __future__ import annotations
@@ -83,6 +85,22 @@ def prometheus(explicit: str | None = None) -> Engine:
     path = _executable(given, "prometheus", "run `make engines` for Prometheus 3.5 or `make "
                        "promtool` for Debian's 2.42, or give --prometheus PATH")
     return Engine("prometheus", path, _prometheus_version(path))
+
+
+def alertmanager(explicit: str | None = None) -> Engine:
+    """The Alertmanager server to run (see the module docstring for the order)."""
+    env = tools_env()
+    given = explicit or os.environ.get("ALERTMANAGER")
+    if not given:
+        bundled = env.get("ALERTMANAGER")
+        if bundled and os.access(bundled, os.X_OK):
+            given = bundled
+        else:
+            given = shutil.which("prometheus-alertmanager") or "alertmanager"
+    path = _executable(given, "alertmanager", "run `make engines` for Alertmanager 0.33, or "
+                       "give --alertmanager PATH or ALERTMANAGER=PATH")
+    # ``alertmanager, version 0.33.1 (branch: ...)``: the same first line as Prometheus'
+    return Engine("alertmanager", path, _prometheus_version(path))
 
 
 def _victoria(name: str, env_key: str, explicit: str | None) -> Engine:
