@@ -19,8 +19,9 @@ JOB = "orchestrator"
 
 
 def config(targets: Sequence[str], rule_files: Sequence[Path], scrape_interval: str = "5s",
-           evaluation_interval: str | None = None) -> str:
-    """prometheus.yml scraping ``targets`` (``host:port``) as job ``orchestrator``."""
+           evaluation_interval: str | None = None, alertmanagers: Sequence[str] = ()) -> str:
+    """prometheus.yml scraping ``targets`` (``host:port``) as job ``orchestrator``, sending
+    its alerts to ``alertmanagers`` (``host:port``, API v2) when there are any."""
     doc = {
         "global": {"scrape_interval": scrape_interval,
                    "scrape_timeout": scrape_interval,
@@ -32,6 +33,9 @@ def config(targets: Sequence[str], rule_files: Sequence[Path], scrape_interval: 
             "static_configs": [{"targets": list(targets), "labels": {"service": "orchestrator"}}],
         }],
     }
+    if alertmanagers:
+        doc["alerting"] = {"alertmanagers": [{"static_configs": [
+            {"targets": list(alertmanagers)}]}]}
     return "# Written by demo.promconfig: the demo stack's Prometheus.\n" + yaml.safe_dump(
         doc, sort_keys=False)
 

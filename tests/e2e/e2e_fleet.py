@@ -22,9 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
+from demo import alertmanager as am
 from demo import engines, globalview, procs, promconfig
+from demo.notifications import Notification, read_log
 from demo.promapi import PromAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,8 +173,9 @@ def _instances(workdir: Path, token: str, demo_args: Sequence[str]) -> list[Inst
 
 
 def start_fleet(workdir: Path, rules: list[Path], prometheus: str,
-                demo_args: Sequence[str] = ()) -> Fleet:
-    """Two demo instances and one Prometheus (1 s scrape and evaluation) with ``rules``."""
+                demo_args: Sequence[str] = (), alertmanager: str | None = None) -> Fleet:
+    """Two demo instances and one Prometheus (1 s scrape and evaluation) with ``rules``,
+    sending its alerts to ``alertmanager`` (``host:port``) when given."""
     token = secrets.token_urlsafe(24)
     instances = _instances(workdir, token, demo_args)
     prom_child = None
@@ -179,7 +183,9 @@ def start_fleet(workdir: Path, rules: list[Path], prometheus: str,
         for inst in instances:
             inst.start()
         config = workdir / "prometheus.yml"
-        config.write_text(promconfig.config([i.target for i in instances], rules, INTERVAL))
+        config.write_text(promconfig.config([i.target for i in instances], rules, INTERVAL,
+                                            alertmanagers=[alertmanager] if alertmanager
+                                            else []))
         prom_port = procs.free_port()
         prom_child = spawn("prometheus", promconfig.argv(
             prometheus, config, workdir / "data", f"127.0.0.1:{prom_port}"),
@@ -238,3 +244,56 @@ def start_global_fleet(workdir: Path, rules: list[Path], prometheus: engines.Eng
     return GlobalFleet(instances, token, workdir, view=view, vm=PromAPI(view.vm_url),
                        vmalert=PromAPI(view.vmalert_url),
                        shards=[PromAPI(u) for u in view.shard_urls])
+
+
+@dataclass
+class Delivery:
+    """A real Alertmanager and the demo's webhook receiver (:mod:`demo.notifications`) it posts
+    every notification to: what an on-call would get, counted from the receiver's log."""
+
+    address: str  # host:port, for Prometheus' alerting config
+    receiver_url: str
+    log: Path
+    children: list[procs.Child]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def notifications(self, receiver: str | None = None) -> list[Notification]:
+        return [n for n in read_log(self.log) if receiver is None or n.receiver == receiver]
+
+    def alerts(self) -> list[dict[str, object]]:
+        """Alertmanager's own view (``/api/v2/alerts``): each alert's labels and status."""
+        with httpx.Client(timeout=5.0, trust_env=False) as client:
+            r = client.get(self.url + "/api/v2/alerts")
+            r.raise_for_status()
+            return list(r.json())
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            procs.stop(child, timeout=5)
+
+
+def start_delivery(workdir: Path, config: Callable[[str], str], binary: str) -> Delivery:
+    """The receiver, then Alertmanager with ``config(webhook_url_template)``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    recv_port, am_port = procs.free_port(), procs.free_port()
+    log = workdir / "notifications.log"
+    children: list[procs.Child] = []
+    try:
+        recv = spawn("notifications", [sys.executable, "-m", "demo.notifications", "--port",
+                                       str(recv_port), "--log", str(log)],
+                     workdir / "notifications.stdout")
+        children.append(recv)
+        procs.wait_http(recv, f"http://127.0.0.1:{recv_port}/health")
+        config_file = workdir / "alertmanager.yml"
+        config_file.write_text(config(f"http://127.0.0.1:{recv_port}/notify/{{receiver}}"))
+        children.append(am.start(lambda name, argv, out: spawn(name, argv, out), binary,
+                                 config_file, workdir / "alertmanager-data", am_port,
+                                 workdir / "alertmanager.log"))
+    except BaseException:
+        for child in reversed(children):
+            procs.stop(child, timeout=5)
+        raise
+    return Delivery(f"127.0.0.1:{am_port}", f"http://127.0.0.1:{recv_port}", log, children)
