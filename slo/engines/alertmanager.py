@@ -347,6 +347,14 @@ def inhibition_failure(base: str, case: InhibitionCase) -> str | None:
 # the whole file
 
 
+def check_test_file(path: str, tool: Binary | None = None) -> Result:
+    """``amtool check-config`` on the configuration a test file names (a fragment inside the
+    minimal configuration the tests run it in)."""
+    test = read_test_file(path)
+    with tempfile.TemporaryDirectory(prefix="slo-gen-amt-") as tmp:
+        return check_config(str(_config_for_tests(test, Path(tmp))), tool)
+
+
 def run_tests(files: list[str], tool: Binary | None = None, server: Binary | None = None,
               with_server: bool = True) -> Result:
     """Check every test file's configuration, run its routing cases with amtool and, when an
@@ -357,9 +365,9 @@ def run_tests(files: list[str], tool: Binary | None = None, server: Binary | Non
             server = alertmanager()
         except UserError:
             server = None
-    lines = [f"amtool: {tool.describe()}"]
-    lines.append(f"alertmanager: {server.describe()}" if server else
-                 "alertmanager: not found, inhibition cases not run")
+    lines = [f"engine: {tool.describe()}"]
+    lines.append(f"engine: {server.describe()}" if server else
+                 "note: prometheus-alertmanager not found, inhibition cases not run")
     ok = True
     for name in files:
         test = read_test_file(name)
