@@ -134,6 +134,7 @@ class EmittedAlert:
 
     what: str  # e.g. "requests-availability page tier page-1h"
     labels: Labels
+    kind: str = "extra"  # page, ticket, absent or extra (slo.rules.model.AlertKind)
 
     @property
     def as_map(self) -> dict[str, str]:
@@ -238,7 +239,7 @@ def emitted_alerts(sr: SLORules, naming: Naming) -> list[EmittedAlert]:
         if a.kind == "extra":
             inferred = infer_labels(a.expr, known) or {}
             labels = {"alertname": a.alert, **inferred, **dict(a.labels)}
-        out.append(EmittedAlert(_what(sr, a), tuple(sorted(labels.items()))))
+        out.append(EmittedAlert(_what(sr, a), tuple(sorted(labels.items())), a.kind))
     return out
 
 
@@ -251,13 +252,26 @@ def _what(sr: SLORules, a: Alert) -> str:
 def service_route(svc: ServiceRules, spec: AlertmanagerSpec, emitted: list[EmittedAlert],
                   naming: Naming) -> Route:
     names = sorted({e.as_map["alertname"] for e in emitted})
-    severities = list(dict.fromkeys(e.as_map["severity"] for e in emitted
-                                    if "severity" in e.as_map))
-    children = tuple(Route((Matcher("severity", s),), spec.receiver(s), (), spec.timing(s))
-                     for s in severities)
+    kinds: dict[str, set[str]] = {}
+    for e in emitted:
+        if "severity" in e.as_map:
+            kinds.setdefault(e.as_map["severity"], set()).add(e.kind)
+    children = tuple(_severity_route(spec, value, k) for value, k in kinds.items())
     group_by = (*naming.identity(svc.service, "x"), "alertname")
     return Route((one_of("alertname", names),), spec.default_receiver, group_by,
                  spec.timing(""), children)
+
+
+def _severity_route(spec: AlertmanagerSpec, value: str, kinds: set[str]) -> Route:
+    """A severity value the spec names goes where it says; another one (Sloth's ``pageteam``)
+    that only burn-rate pages carry is delivered as a page, one only tickets carry as a
+    ticket, anything else to the default receiver."""
+    as_ = value
+    if value not in dict(spec.receivers):
+        as_ = ("page" if kinds == {"page"} else
+               "ticket" if kinds <= {"ticket", "absent"} else value)
+    timing_key = value if value in dict(spec.timings) else as_
+    return Route((Matcher("severity", value),), spec.receiver(as_), (), spec.timing(timing_key))
 
 
 def _tiers(sr: SLORules, kind: str) -> list[tuple[str, Decimal, int]]:
