@@ -22,6 +22,7 @@ from slo.model.spec import (
     ExtraSeries,
     LatencySLI,
     ServiceSpec,
+    TestInput,
     error_budget,
 )
 from slo.readers import tiers
@@ -225,14 +226,50 @@ def _alert(fields: Fields, value: Any, path: str) -> ExtraAlert | None:
 
 
 def _alert_test(fields: Fields, value: Any, path: str) -> AlertTest | None:
-    m = fields.mapping(value, path, optional=("error_ratio", "firing_after"))
+    m = fields.mapping(value, path, optional=("error_ratio", "firing_after", "inputs"))
     if m is None:
         return None
+    inputs: list[TestInput] = []
+    if "inputs" in m:
+        if "error_ratio" in m:
+            fields.fail(path, "give either 'error_ratio' (of the SLI) or 'inputs', not both")
+            return None
+        inputs = _test_inputs(fields, m["inputs"], join(path, "inputs"))
     ratio = fields.number(m.get("error_ratio", 1), join(path, "error_ratio"))
     if ratio is not None and not Decimal(0) < ratio <= 1:
         fields.fail(join(path, "error_ratio"), "must be a ratio, 0 < x <= 1")
         return None
     after = fields.duration(m.get("firing_after", DEFAULT_TEST_AFTER), join(path, "firing_after"))
-    if ratio is None or after is None:
+    if ratio is None or after is None or ("inputs" in m and not inputs):
         return None
-    return AlertTest(ratio, after)
+    return AlertTest(ratio, after, tuple(inputs))
+
+
+def _test_inputs(fields: Fields, value: Any, path: str) -> list[TestInput]:
+    """``{selector: {healthy: N, trouble: N}}``: counters (``_total``) in events per minute,
+    gauges as levels."""
+    m = fields.mapping(value, path, optional=tuple(k for k in value if isinstance(k, str))
+                       if isinstance(value, dict) else ())
+    if m is None:
+        return []
+    if not m:
+        fields.fail(path, "must name at least one series")
+        return []
+    out: list[TestInput] = []
+    for key, levels in m.items():
+        p = join(path, key)
+        sel = _selector(fields, key, p)
+        lv = fields.mapping(levels, p, required=("healthy", "trouble"))
+        if sel is None or lv is None:
+            continue
+        healthy = fields.number(lv.get("healthy"), join(p, "healthy"))
+        trouble = fields.number(lv.get("trouble"), join(p, "trouble"))
+        if healthy is None or trouble is None:
+            continue
+        if sel.metric.endswith("_total") and (
+                min(healthy, trouble) < 0 or healthy != healthy.to_integral_value()
+                or trouble != trouble.to_integral_value()):
+            fields.fail(p, "a counter's values are whole events per minute, 0 or more")
+            continue
+        out.append(TestInput(sel, healthy, trouble))
+    return out if len(out) == len(m) else []
