@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from slo.model.naming import RESERVED
+from slo.model.numbers import format_number
 from slo.model.placeholders import PlaceholderError, parse_placeholders
 from slo.model.selectors import METRIC_NAME, Selector, SelectorError, parse_selector
 from slo.model.spec import (
@@ -115,9 +116,10 @@ def _sli(fields: Fields, value: Any, path: str) -> EventsSLI | LatencySLI | None
             return None
         return EventsSLI(errors, total)
     p = join(path, "latency")
-    lat = fields.mapping(m["latency"], p, required=("histogram", "le"))
+    lat = fields.mapping(m["latency"], p, required=("histogram", "le"), optional=("buckets",))
     if lat is None:
         return None
+    buckets = _buckets(fields, lat.get("buckets"), join(p, "buckets"))
     hist = _selector(fields, lat.get("histogram"), join(p, "histogram"))
     le = fields.number(lat.get("le"), join(p, "le"))
     if hist is not None and any(mt.label == "le" for mt in hist.matchers):
@@ -126,12 +128,36 @@ def _sli(fields: Fields, value: Any, path: str) -> EventsSLI | LatencySLI | None
     if le is not None and le <= 0:
         fields.fail(join(p, "le"), "must be a positive bucket bound in seconds")
         return None
+    if le is not None and buckets and le not in buckets:
+        fields.fail(join(p, "le"), f"{format_number(le)} is not a bucket bound of the histogram "
+                    f"(buckets: {', '.join(format_number(b) for b in buckets)}): no bucket "
+                    "counts the requests at or under it")
+        return None
     if hist is None or le is None:
         return None
     if hist.metric.endswith(("_bucket", "_count", "_sum")):
         fields.fail(join(p, "histogram"), "give the histogram's base name, without _bucket/_count")
         return None
     return LatencySLI(hist, float(le))
+
+
+def _buckets(fields: Fields, value: Any, path: str) -> list[Decimal]:
+    """The histogram's bucket bounds as instrumented (optional): when given, ``le`` must be one
+    of them, compared as numbers (``1``, ``1.0`` and ``1e0`` are one bound, as Prometheus 3
+    stores them)."""
+    if value is None:
+        return []
+    items = fields.sequence(value, path)
+    if items is None:
+        return []
+    bounds = [fields.number(v, join(path, i)) for i, v in enumerate(items)]
+    if any(b is None for b in bounds):
+        return []
+    out = [b for b in bounds if b is not None]
+    if not out or any(b <= 0 for b in out) or out != sorted(set(out)):
+        fields.fail(path, "must list the bucket bounds in seconds, positive and ascending")
+        return []
+    return out
 
 
 def _alerting(fields: Fields, value: Any, path: str, base_name: str, objective: Decimal,
