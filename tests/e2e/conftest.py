@@ -15,9 +15,12 @@ from demo import engines, procs
 from tests.e2e.e2e_fleet import (
     CHILDREN,
     E2E_SPEC,
+    Delivery,
     Fleet,
     GlobalFleet,
+    alertmanager_config,
     render,
+    start_delivery,
     start_fleet,
     start_global_fleet,
     wait_for,
@@ -78,8 +81,10 @@ def fleet_factory(tmp_path_factory: pytest.TempPathFactory, prometheus_bin: str
     """``fleet_factory(rules, demo_args=[...])`` -> a running Fleet, stopped after the module."""
     started: list[Fleet] = []
 
-    def make(rules: list[Path], demo_args: Sequence[str] = ()) -> Fleet:
-        fleet = start_fleet(tmp_path_factory.mktemp("fleet"), rules, prometheus_bin, demo_args)
+    def make(rules: list[Path], demo_args: Sequence[str] = (),
+             alertmanager: str | None = None) -> Fleet:
+        fleet = start_fleet(tmp_path_factory.mktemp("fleet"), rules, prometheus_bin, demo_args,
+                            alertmanager)
         started.append(fleet)
         return fleet
 
@@ -88,11 +93,39 @@ def fleet_factory(tmp_path_factory: pytest.TempPathFactory, prometheus_bin: str
         fleet.stop()
 
 
+@pytest.fixture(scope="session")
+def alertmanager_bin(request: pytest.FixtureRequest) -> str:
+    """``$ALERTMANAGER``, else 0.33 from ``make engines``, else one on PATH."""
+    try:
+        engine = engines.alertmanager()
+    except procs.StartError as exc:
+        pytest.fail(str(exc))
+    _announce(request, f"e2e: {engine.describe()}")
+    return engine.path
+
+
 @pytest.fixture(scope="module")
-def healthy_e2e_fleet(fleet_factory, e2e_rules) -> Fleet:
+def e2e_delivery(tmp_path_factory: pytest.TempPathFactory, alertmanager_bin: str
+                 ) -> Iterator[Delivery]:
+    """A real Alertmanager with the configuration ``slo-gen alertmanager`` renders for the
+    seconds-scale spec (test timings), delivering to the demo's webhook receiver; one per
+    module, so each module counts only its own notifications."""
+    workdir = tmp_path_factory.mktemp("delivery")
+    try:
+        delivery = start_delivery(workdir, alertmanager_config(E2E_SPEC, workdir),
+                                  alertmanager_bin)
+    except procs.StartError as exc:
+        pytest.fail(str(exc))
+    yield delivery
+    delivery.stop()
+
+
+@pytest.fixture(scope="module")
+def healthy_e2e_fleet(e2e_delivery, fleet_factory, e2e_rules) -> Fleet:
     """Two instances on the seconds-scale rules, 30 requests/s for 4 minutes, and a success
-    rate already at 100: the starting point of the alert and restart modules (one per module)."""
-    fleet = fleet_factory(e2e_rules)
+    rate already at 100: the starting point of the alert and restart modules (one per module).
+    Prometheus sends its alerts to the module's ``e2e_delivery``."""
+    fleet = fleet_factory(e2e_rules, alertmanager=e2e_delivery.address)
     fleet.traffic(rate=30, duration=240)
     wait_for("a healthy success rate",
              lambda: fleet.prom.values("orchestrator_success_rate_5m") == [100.0], timeout=60)

@@ -275,6 +275,26 @@ class Delivery:
             procs.stop(child, timeout=5)
 
 
+#: Route timings of the e2e Alertmanager, by receiver: a page is told at once and about every
+#: change; tickets and warnings wait 10 s for a page of the same incident to inhibit them
+#: (the rendered default waits 5 minutes) and are not looked at again within a test.
+E2E_TIMINGS = {
+    "page": am.Timings("1s", "1s", "1h"),
+    "ticket": am.Timings("10s", "10m", "1h"),
+    "default": am.Timings("10s", "10m", "1h"),
+}
+
+
+def alertmanager_config(spec: Path, workdir: Path) -> Callable[[str], str]:
+    """``slo-gen alertmanager SPEC --webhook-url URL`` of this checkout, with
+    :data:`E2E_TIMINGS` on its routes."""
+    def config(webhook_url: str) -> str:
+        out = workdir / "rendered" / "alertmanager.yml"
+        am.render([str(spec)], out, webhook_url)
+        return am.with_timings(out.read_text(), E2E_TIMINGS)
+    return config
+
+
 def start_delivery(workdir: Path, config: Callable[[str], str], binary: str) -> Delivery:
     """The receiver, then Alertmanager with ``config(webhook_url_template)``."""
     workdir.mkdir(parents=True, exist_ok=True)

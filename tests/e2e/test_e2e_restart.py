@@ -4,7 +4,7 @@ The killed instance comes back on the same ports with every counter at zero. ``r
 series handles the reset, and the rules sum after ``rate()``, so nothing may go negative, the
 success rate must stay within 0..100 and no alert may even go pending, while the real traffic
 generator keeps sending (requests to the dead instance fail on the client side and are not the
-service's errors).
+service's errors). Prometheus sends to a real Alertmanager: its webhook receiver gets nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.e2e.e2e_fleet import Fleet, wait_for
+from tests.e2e.e2e_fleet import Delivery, Fleet, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def fleet(healthy_e2e_fleet: Fleet) -> Fleet:
     return healthy_e2e_fleet
 
 
-def test_restart_is_not_an_outage(fleet: Fleet) -> None:
+def test_restart_is_not_an_outage(fleet: Fleet, e2e_delivery: Delivery) -> None:
     prom = fleet.prom
     victim = fleet.instances[0]
     before = prom.scalar(f'sum(orchestrator_requests_total{{instance="{victim.target}"}})')
@@ -58,3 +58,5 @@ def test_restart_is_not_an_outage(fleet: Fleet) -> None:
     success = prom.values(f"min_over_time(orchestrator_success_rate_5m[{span}])")
     assert success and min(success) >= 99.9, success  # healthy traffic: no false dip
     assert max(prom.values(f"max_over_time(orchestrator_success_rate_5m[{span}])")) <= 100
+    assert e2e_delivery.alerts() == []
+    assert e2e_delivery.notifications() == []  # the on-call heard nothing
