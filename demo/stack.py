@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from demo import alertmanager as am
 from demo import engines, globalview, procs, promconfig, state
 from demo.auth import new_token, read_token, write_token
 from demo.promapi import PromAPI
@@ -34,6 +35,13 @@ TRY_QUERIES = (
     "pms_circuit_breaker_state",
     "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
 )
+
+
+#: The demo's route timings by receiver: the rendered defaults wait 30 s before a page and 5
+#: minutes between its updates, which would make `make chaos-orchestrator` wait up to 10
+#: minutes for the resolution; tickets still wait a minute for a page to inhibit them.
+DEMO_TIMINGS = {"page": am.Timings("10s", "1m", "4h")}
+DEMO_OTHER_TIMINGS = am.Timings("1m", "30m", "1d")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,6 +70,13 @@ def parser() -> argparse.ArgumentParser:
                    help="VictoriaMetrics port with --engine victoriametrics (default 8428)")
     p.add_argument("--vmalert-port", type=int, default=8880,
                    help="vmalert port with --engine victoriametrics (default 8880)")
+    p.add_argument("--alertmanager-port", type=int, default=9093,
+                   help="Alertmanager port (default 9093)")
+    p.add_argument("--notifications-port", type=int, default=9095,
+                   help="port of the webhook receiver Alertmanager delivers to (default 9095)")
+    p.add_argument("--alertmanager", default=None, metavar="PATH",
+                   help="the Alertmanager binary (default: $ALERTMANAGER, else 0.33 from `make "
+                        "engines` (.tools/engines.env), else prometheus-alertmanager on PATH)")
     p.add_argument("--prometheus", default=None, metavar="PATH",
                    help="the prometheus binary (default: $PROMETHEUS, else Prometheus 3.5 from "
                         "`make engines` (.tools/engines.env), else prometheus on PATH)")
@@ -93,6 +108,8 @@ def _check_ports(stack: Stack) -> None:
     ports = [("--port", args.port + i) for i in range(n)]
     ports += [("--metrics-port", p) for p in stack.metrics_ports]
     ports += [("--prometheus-port", args.prometheus_port + i) for i in range(n)]
+    ports += [("--alertmanager-port", args.alertmanager_port),
+              ("--notifications-port", args.notifications_port)]
     if stack.global_view:
         ports += [("--victoriametrics-port", args.victoriametrics_port),
                   ("--vmalert-port", args.vmalert_port)]
@@ -120,12 +137,16 @@ class Stack:
         # where the runbook's queries go: Prometheus, or VictoriaMetrics for the global view
         self.prom_url = (f"http://127.0.0.1:{args.victoriametrics_port}" if self.global_view
                          else f"http://127.0.0.1:{args.prometheus_port}")
+        self.am_url = f"http://127.0.0.1:{args.alertmanager_port}"
+        self.notifications_url = f"http://127.0.0.1:{args.notifications_port}"
         self.versions: list[str] = []
 
     def start(self) -> None:
         args, var = self.args, self.var
         self.prometheus = engines.prometheus(args.prometheus)
-        print(f"stack: running {self.prometheus.describe()}", flush=True)
+        self.alertmanager = engines.alertmanager(args.alertmanager)
+        for engine in (self.prometheus, self.alertmanager):
+            print(f"stack: running {engine.describe()}", flush=True)
         if self.global_view:
             for engine in (engines.victoria_metrics(), engines.vmalert()):
                 print(f"stack: running {engine.describe()}", flush=True)
@@ -146,22 +167,26 @@ class Stack:
                 "--instance", f"demo-{i}"], logs / f"{name}.log")
             procs.wait_http(demo, url + "/health")
         targets = [f"127.0.0.1:{p}" for p in self.metrics_ports]
+        self._start_alertmanager(logs)
 
         if self.global_view:
             view = globalview.start(
                 self._spawn, var, rules, [[t] for t in targets], args.scrape_interval,
                 vm_port=args.victoriametrics_port, vmalert_port=args.vmalert_port,
                 shard_ports=[args.prometheus_port + i for i in range(len(targets))],
-                prometheus=self.prometheus)
+                prometheus=self.prometheus, notifier=self.am_url)
             self.versions = view.versions
         else:
             config_file = var / "prometheus.yml"
-            config_file.write_text(promconfig.config(targets, rules, args.scrape_interval))
+            config_file.write_text(promconfig.config(
+                targets, rules, args.scrape_interval,
+                alertmanagers=[f"127.0.0.1:{args.alertmanager_port}"]))
             prom = self._spawn("prometheus", promconfig.argv(
                 self.prometheus.path, config_file, var / "data",
                 f"127.0.0.1:{args.prometheus_port}"), logs / "prometheus.log")
             procs.wait_http(prom, self.prom_url + "/-/ready", timeout=60)
             self.versions = [self.prometheus.describe()]
+        self.versions.append(self.alertmanager.describe())
 
         if not args.no_traffic:
             self._spawn("traffic", [
@@ -171,7 +196,29 @@ class Stack:
                 logs / "traffic.log")
         state.StackState(self.app_urls, self.metrics_urls, self.prom_url, str(token_file),
                          {c.name: c.pid for c in self.children}, engine=args.engine,
-                         shard_urls=self.shard_urls, vmalert_url=self.vmalert_url).save(var)
+                         shard_urls=self.shard_urls, vmalert_url=self.vmalert_url,
+                         alertmanager_url=self.am_url,
+                         notifications_url=self.notifications_url).save(var)
+
+    def _start_alertmanager(self, logs: Path) -> None:
+        """The webhook receiver, then Alertmanager with the spec's rendered configuration."""
+        args, var = self.args, self.var
+        recv = self._spawn("notifications", [
+            sys.executable, "-m", "demo.notifications", "--port", str(args.notifications_port),
+            "--log", str(var / "notifications.log")], logs / "notifications.log")
+        procs.wait_http(recv, self.notifications_url + "/health")
+        # As rendered (with its comments and its routing tests beside it), then with the demo
+        # timings for the Alertmanager to run.
+        rendered = var / "alertmanager.rendered.yml"
+        am.render(args.spec, rendered, f"{self.notifications_url}/notify/{{receiver}}")
+        text = rendered.read_text()
+        config_file = var / "alertmanager.yml"
+        config_file.write_text(
+            f"# Written by demo.stack: {rendered.name} (slo-gen alertmanager) with the demo's "
+            "route timings (demo.stack.DEMO_TIMINGS).\n" + am.with_timings(text, {
+                r: DEMO_TIMINGS.get(r, DEMO_OTHER_TIMINGS) for r in am.receivers(text)}))
+        am.start(self._spawn, self.alertmanager.path, config_file, var / "alertmanager",
+                 args.alertmanager_port, logs / "alertmanager.log")
 
     def _spawn(self, name: str, argv: list[str], log: Path) -> procs.Child:
         child = procs.spawn(name, argv, log)
@@ -210,6 +257,12 @@ class Stack:
             ]
         else:
             lines.append(f"  Prometheus     {prom}   (alerts: {prom}/alerts, rules: {prom}/rules)")
+        lines += [
+            f"  Alertmanager   {self.am_url}   (config {self.var / 'alertmanager.yml'}: "
+            "slo-gen alertmanager's, demo timings)",
+            f"  notifications  {self.notifications_url}/notifications   (what the on-call got;"
+            f" log {self.var / 'notifications.log'})",
+        ]
         lines += [f"  engine         {v}" for v in self.versions]
         lines += [
             f"  logs, config   {self.var}",

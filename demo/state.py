@@ -30,6 +30,9 @@ class StackState:
     engine: str = "prometheus"
     shard_urls: list[str] = field(default_factory=list)
     vmalert_url: str = ""
+    #: Alertmanager and the webhook receiver it delivers to ("" from an older stack)
+    alertmanager_url: str = ""
+    notifications_url: str = ""
 
     @property
     def alerts_url(self) -> str:

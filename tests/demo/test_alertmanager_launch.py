@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from demo import alertmanager as am
-from demo import engines, procs
+from demo import engines, procs, promconfig
 
 CONFIG = """\
 route:
@@ -112,3 +112,11 @@ def test_debian_alertmanager_starts_and_delivers(tmp_path: Path) -> None:
         assert child.alive()
     finally:
         procs.stop(child)
+
+
+def test_prometheus_sends_its_alerts_to_the_alertmanager_given() -> None:
+    doc = yaml.safe_load(promconfig.config(["127.0.0.1:9464"], [], "5s",
+                                           alertmanagers=["127.0.0.1:9093"]))
+    assert doc["alerting"] == {"alertmanagers": [{"static_configs": [
+        {"targets": ["127.0.0.1:9093"]}]}]}
+    assert "alerting" not in yaml.safe_load(promconfig.config(["127.0.0.1:9464"], []))

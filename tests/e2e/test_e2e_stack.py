@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from demo import procs
@@ -53,7 +54,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     engine = request.param
     var = tmp_path_factory.mktemp(f"stack-{engine}")
     ports = {"--port": _two_free_ports(), "--metrics-port": _two_free_ports(),
-             "--prometheus-port": _two_free_ports()}
+             "--prometheus-port": _two_free_ports(), "--alertmanager-port": procs.free_port(),
+             "--notifications-port": procs.free_port()}
     if engine == "victoriametrics":
         ports |= {"--victoriametrics-port": procs.free_port(),
                   "--vmalert-port": procs.free_port()}
@@ -84,6 +86,23 @@ def test_the_stack_says_which_prometheus_runs(stack: tuple[procs.Child, Path, st
     assert "stack: running prometheus " in log and f"({prometheus_bin})" in log, log[-2000:]
     if json.loads((var / "state.json").read_text())["engine"] == "victoriametrics":
         assert "stack: running victoria-metrics " in log and "stack: running vmalert " in log
+
+
+def test_alertmanager_and_the_receiver_are_wired(stack: tuple[procs.Child, Path, str]) -> None:
+    """The evaluator sends to the stack's Alertmanager, which runs the rendered config."""
+    child, var, _ = stack
+    st = json.loads((var / "state.json").read_text())
+    assert "stack: running alertmanager " in child.log.read_text()
+    with httpx.Client(timeout=5.0, trust_env=False) as client:
+        assert client.get(st["alertmanager_url"] + "/-/ready").status_code == 200
+        assert client.get(st["notifications_url"] + "/notifications").json()[
+            "notifications"] == []
+        receivers = client.get(st["alertmanager_url"] + "/api/v2/receivers").json()
+    assert {r["name"] for r in receivers} == {"page", "ticket", "default"}
+    if st["engine"] == "prometheus":
+        with PromAPI(st["prometheus_url"]) as prom:
+            wait_for("Prometheus to discover the Alertmanager", lambda: prom._get(
+                "/api/v1/alertmanagers")["activeAlertmanagers"], timeout=30)
 
 
 def test_triage_query_returns_a_value(stack: tuple[procs.Child, Path, str]) -> None:
