@@ -98,5 +98,9 @@ class PromAPI:
     def targets(self) -> list[dict[str, Any]]:
         return list(self._get("/api/v1/targets", state="active")["activeTargets"])
 
+    def alertmanagers(self) -> list[str]:
+        """The URLs of the Alertmanagers Prometheus sends to (``/api/v1/alertmanagers``)."""
+        return [a["url"] for a in self._get("/api/v1/alertmanagers")["activeAlertmanagers"]]
+
     def rules(self) -> list[dict[str, Any]]:
         return [r for g in self._get("/api/v1/rules")["groups"] for r in g["rules"]]

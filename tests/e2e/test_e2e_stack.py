@@ -101,8 +101,9 @@ def test_alertmanager_and_the_receiver_are_wired(stack: tuple[procs.Child, Path,
     assert {r["name"] for r in receivers} == {"page", "ticket", "default"}
     if st["engine"] == "prometheus":
         with PromAPI(st["prometheus_url"]) as prom:
-            wait_for("Prometheus to discover the Alertmanager", lambda: prom._get(
-                "/api/v1/alertmanagers")["activeAlertmanagers"], timeout=30)
+            wait_for("Prometheus to send to the stack's Alertmanager", lambda: [
+                u for u in prom.alertmanagers() if u.startswith(st["alertmanager_url"])],
+                timeout=30)
 
 
 def test_triage_query_returns_a_value(stack: tuple[procs.Child, Path, str]) -> None:
