@@ -106,9 +106,9 @@ def test_pms_outage_pages_and_resolves(fleet: Fleet, e2e_delivery: Delivery) -> 
                                                       for r in a["receivers"]))
         flushed = first + float(E2E_TIMINGS["ticket"].group_wait.removesuffix("s")) + 3
         wait_for("the ticket group's first flush", lambda: time.time() > flushed, timeout=60)
+        assert [n.to_json() for n in delivery.notifications("ticket")] == []
         held = _held_for_tickets(delivery)
         assert set(held.values()) == {"suppressed"}, held
-        assert delivery.notifications("ticket") == []
     finally:
         chaos.clear(fleet.urls, fleet.token)
 
