@@ -22,7 +22,7 @@ COMPAT        := .venv-compat
         test-e2e-quick chaos-orchestrator bench clean
 
 help:
-	@echo "make run    - render rules, start the demo orchestrator, traffic and Prometheus on 127.0.0.1"
+	@echo "make run    - render rules, start the demo orchestrator, traffic, Prometheus and Alertmanager on 127.0.0.1"
 	@echo "make test   - ruff, exporter tests on the oldest and newest prometheus-client, pytest"
 	@echo "              (incl. promtool and end-to-end tests), rules freshness"
 	@echo "make check  - the edit loop: ruff, mypy, unit tests without engines or e2e (< 1 min)"

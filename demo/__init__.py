@@ -12,7 +12,9 @@ never brings Starlette, uvicorn or httpx along. It needs the ``demo`` extra.
 - :mod:`demo.app`      the Starlette app (webhooks, reservations, admin endpoints)
 - :mod:`demo.server`   ``python -m demo``: the app on one port, ``/metrics`` on another
 - :mod:`demo.traffic`  a bounded, steady traffic generator with a realistic mix
-- :mod:`demo.stack`    ``make run``: rules, demo, traffic and Prometheus together
+- :mod:`demo.stack`    ``make run``: rules, demo, traffic, Prometheus and Alertmanager together
+- :mod:`demo.alertmanager`  how Alertmanager is configured and started (Debian's template)
+- :mod:`demo.notifications` the webhook receiver standing in for the on-call
 - :mod:`demo.health`   ``make health``
 - :mod:`demo.chaos`    ``make chaos-orchestrator``
 
