@@ -27,6 +27,7 @@ ever rendered; a URL carrying a password is refused.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import PurePath
@@ -401,6 +402,10 @@ def _case(config: AlertmanagerConfig, index: int, rule: Inhibition, name: str,
 # rendering
 
 
+def _comment(text: str) -> str:
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text, 94, break_on_hyphens=False))
+
+
 def webhook_url(template: str | None, receiver: str) -> str:
     return (template or PLACEHOLDER_URL).replace("{receiver}", receiver)
 
@@ -421,8 +426,7 @@ def render_config(config: AlertmanagerConfig, url: str | None, fragment: bool,
     ``<stem>.test.yml`` beside it."""
     if url is not None:
         check_webhook_url(url)
-    rules = "".join(f"# {r.why}\n" * bool(r.why) + to_yaml([inhibition_dict(r)])
-                    for r in config.inhibitions)
+    rules = "".join(_comment(r.why) + to_yaml([inhibition_dict(r)]) for r in config.inhibitions)
     receivers = to_yaml({"receivers": [
         {"name": r, "webhook_configs": [{"url": webhook_url(url, r), "send_resolved": True}]}
         for r in config.receivers]})
