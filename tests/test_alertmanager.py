@@ -114,6 +114,13 @@ def test_render_is_deterministic_and_writes_config_and_tests(tmp_path: Path, cli
         PLACEHOLDER_URL.format(receiver=n) for n in ("default", "page", "ticket")]
 
 
+def test_committed_alertmanager_config_is_fresh(tmp_path: Path, cli) -> None:
+    _render(cli, tmp_path / "alertmanager.yml")
+    for name in ("alertmanager.yml", "alertmanager.test.yml"):
+        assert (ROOT / "rules" / name).read_bytes() == (tmp_path / name).read_bytes(), (
+            f"rules/{name} is stale: run `make rules` and commit it")
+
+
 def test_fragment_is_routes_and_inhibit_rules_only(tmp_path: Path, cli) -> None:
     frag = _render(cli, tmp_path / "frag.yml", "--fragment")
     doc = yaml.safe_load(frag.read_text())
