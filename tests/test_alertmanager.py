@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slo.cli import main
 from slo.engines import alertmanager as am
@@ -93,11 +95,38 @@ def test_sloth_naming_inhibits_on_sloths_identity_labels() -> None:
         ("pageteam", "page"), ("slack", "ticket")]
 
 
+def test_one_route_per_service_and_rules_per_slo() -> None:
+    specs = load_paths([str(ROOT / "tests" / "fixtures" / "native-checkout.yaml")])
+    specs += load_default()
+    services = build_services(specs, NATIVE)
+    config = build_config(services, NATIVE)
+    assert [svc.service for svc in services] == ["checkout", "orchestrator"]
+    owner = {a.alert: i for i, svc in enumerate(services) for sr in svc.slos for a in sr.alerts}
+    assert len(config.root.routes) == 2
+    for alert in config.alerts:  # each alert reaches exactly its own service's route
+        labels = dict(alert.labels)
+        assert [i for i, r in enumerate(config.root.routes)
+                if all(m.matches(labels) for m in r.matchers)] == [owner[labels["alertname"]]]
+    # a page-to-ticket rule and faster-to-slower rules for each SLO of both services
+    pinned = {m.value for r in config.inhibitions for m in r.source if m.label == "slo_name"}
+    assert pinned == {sr.slo.name for svc in services for sr in svc.slos}
+
+
 def test_matchers_quote_and_escape_every_value() -> None:
     assert Matcher("a", 'x"y\\z').render() == 'a="x\\"y\\\\z"'
     assert one_of("a", ["p.q", "r-s", "p.q"]).render() == 'a=~"p\\\\.q|r-s"'
     assert one_of("a", ["p.q", "r-s"]).matches({"a": "p.q"})
     assert not one_of("a", ["p.q", "r-s"]).matches({"a": "pxq"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=5), st.text(max_size=12))
+def test_one_of_matches_exactly_its_values(values: list[str], other: str) -> None:
+    """Regex metacharacters in values are escaped: the alternation matches each value whole
+    and nothing else (Go's RE2 and Python's re agree on escaped metacharacters)."""
+    m = one_of("l", values)
+    assert all(m.matches({"l": v}) for v in values)
+    assert m.matches({"l": other}) == (other in values)
 
 
 def test_render_is_deterministic_and_writes_config_and_tests(tmp_path: Path, cli) -> None:
@@ -221,7 +250,9 @@ def engines() -> list[tuple[Binary, Binary]]:
 @pytest.mark.engine
 def test_check_config_passes_on_025_and_033(tmp_path: Path, cli, engines) -> None:
     files = [_render(cli, tmp_path / "native.yml"),
-             _render(cli, tmp_path / "sloth.yml", SLOTH_SPEC, "--sloth-compat")]
+             _render(cli, tmp_path / "sloth.yml", SLOTH_SPEC, "--sloth-compat"),
+             _render(cli, tmp_path / "two.yml", str(ROOT / "slo" / "specs" / "orchestrator.yaml"),
+                     str(ROOT / "tests" / "fixtures" / "native-checkout.yaml"))]
     _render(cli, tmp_path / "frag.yml", "--fragment")
     for tool, _ in engines:
         for f in files:
