@@ -360,14 +360,16 @@ def run_tests(files: list[str], tool: Binary | None = None, server: Binary | Non
     """Check every test file's configuration, run its routing cases with amtool and, when an
     Alertmanager is found (or given), its inhibition cases on it."""
     tool = tool or amtool()
+    lines = [f"engine: {tool.describe()}"]
     if server is None and with_server:
         try:
             server = alertmanager()
-        except UserError:
+            _command(server, [])  # can it start here? (its template, a mount namespace)
+        except UserError as exc:
+            lines.append(f"note: {exc}; inhibition cases not run")
             server = None
-    lines = [f"engine: {tool.describe()}"]
-    lines.append(f"engine: {server.describe()}" if server else
-                 "note: prometheus-alertmanager not found, inhibition cases not run")
+    if server is not None:
+        lines.append(f"engine: {server.describe()}")
     ok = True
     for name in files:
         test = read_test_file(name)
