@@ -112,6 +112,26 @@ def test_one_route_per_service_and_rules_per_slo() -> None:
     assert pinned == {sr.slo.name for svc in services for sr in svc.slos}
 
 
+@pytest.mark.parametrize("specs", [[], [SLOTH_SPEC],
+                                   [str(ROOT / "tests" / "fixtures" / "native-checkout.yaml")]])
+def test_every_inhibition_has_a_case_that_holds_and_cases_that_must_not(specs) -> None:
+    naming = SLOTH if specs == [SLOTH_SPEC] else NATIVE
+    config = build_config(build_services(load_paths(specs) if specs else load_default(),
+                                         naming), naming)
+    by_rule: dict[int, list[Any]] = {}
+    for case in config.cases:
+        by_rule.setdefault(case.rule, []).append(case)
+    assert sorted(by_rule) == list(range(len(config.inhibitions)))
+    for rule, (holds, resolves) in by_rule.items():
+        assert not holds.resolve_source and resolves.resolve_source
+        # the source inhibits at least one target itself; the last alert is left alone
+        assert any(a.inhibited_by == (0,) for a in holds.alerts[1:]), rule
+        assert holds.alerts[-1].inhibited_by == () and "another" in holds.alerts[-1].what
+        # once the source resolves, nothing names it
+        assert all(0 not in a.after_resolve for a in resolves.alerts[1:])
+        assert any(a.inhibited_by == (0,) and a.after_resolve == () for a in resolves.alerts)
+
+
 def test_matchers_quote_and_escape_every_value() -> None:
     assert Matcher("a", 'x"y\\z').render() == 'a="x\\"y\\\\z"'
     assert one_of("a", ["p.q", "r-s", "p.q"]).render() == 'a=~"p\\\\.q|r-s"'
