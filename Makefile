@@ -61,6 +61,7 @@ typecheck: venv
 
 rules: venv
 	$(BIN)/slo-gen render -o rules
+	$(BIN)/slo-gen alertmanager -o rules/alertmanager.yml
 
 golden: venv
 	$(BIN)/python -m tests.golden_files

@@ -27,6 +27,7 @@ ever rendered; a URL carrying a password is refused.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import PurePath
@@ -363,21 +364,40 @@ def inhibition_cases(config: AlertmanagerConfig, naming: Naming) -> list[Inhibit
             if synth is None:
                 continue
             targets = [(synth, "an alert the target matchers match")]
-        first = targets[0][0]
-        if rule.equal:
-            label = next((lb for lb in rule.equal if lb in (naming.slo, naming.id)),
-                         rule.equal[0])
-            negative = _other(first, label)
-            why = f"the same alert with another {label}"
-        else:
-            m = rule.target[0]
-            negative = _other(first, m.label)
-            why = f"an alert with another {m.label}"
+        targets, negative = _with_negative(config, rule, source, targets, naming)
+        if negative is not None:
+            targets = [*targets, negative]
         cases.append(_case(config, index, rule, f"inhibit_rules[{index}] holds", source,
-                           [*targets, (negative, why)], False))
+                           targets, False))
+        held = targets[:-1] if negative is not None else targets
         cases.append(_case(config, index, rule, f"inhibit_rules[{index}] ends when its source "
-                           "resolves", source, targets, True))
+                           "resolves", source, held, True))
     return cases
+
+
+Named = tuple[dict[str, str], str]  # labels, and what they stand for in a case
+
+
+def _with_negative(config: AlertmanagerConfig, rule: Inhibition, source: dict[str, str],
+                   targets: list[Named], naming: Naming
+                   ) -> tuple[list[Named], Named | None]:
+    """An alert the rule must leave alone: a target with another value of an ``equal`` label
+    (the SLO's name first), or, for a rule without ``equal``, of a target matcher's label; the
+    first such alert that nothing else in the case inhibits either (with every target, else
+    with the first one only), so its staying active is this rule's doing."""
+    labels = [lb for lb in rule.equal if lb in (naming.slo, naming.id)] + list(rule.equal)
+    labels = list(dict.fromkeys(labels or [m.label for m in rule.target]))
+    for subset in (targets, targets[:1]):
+        firing = [source, *(t for t, _ in subset)]
+        for target, _ in subset:
+            for label in labels:
+                negative = _other(target, label)
+                if negative not in firing and not inhibitors(config.inhibitions,
+                                                             [*firing, negative], negative):
+                    what = (f"the same alert with another {label}" if rule.equal
+                            else f"an alert with another {label}")
+                    return subset, (negative, what)
+    return targets, None
 
 
 def _case(config: AlertmanagerConfig, index: int, rule: Inhibition, name: str,
@@ -401,6 +421,10 @@ def _case(config: AlertmanagerConfig, index: int, rule: Inhibition, name: str,
 # rendering
 
 
+def _comment(text: str) -> str:
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text, 94, break_on_hyphens=False))
+
+
 def webhook_url(template: str | None, receiver: str) -> str:
     return (template or PLACEHOLDER_URL).replace("{receiver}", receiver)
 
@@ -421,8 +445,7 @@ def render_config(config: AlertmanagerConfig, url: str | None, fragment: bool,
     ``<stem>.test.yml`` beside it."""
     if url is not None:
         check_webhook_url(url)
-    rules = "".join(f"# {r.why}\n" * bool(r.why) + to_yaml([inhibition_dict(r)])
-                    for r in config.inhibitions)
+    rules = "".join(_comment(r.why) + to_yaml([inhibition_dict(r)]) for r in config.inhibitions)
     receivers = to_yaml({"receivers": [
         {"name": r, "webhook_configs": [{"url": webhook_url(url, r), "send_resolved": True}]}
         for r in config.receivers]})
