@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import gc
 import glob
+import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -140,12 +141,25 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
     if not no_check:
         _precheck(files)
     if output == "-":
-        for f in files:
-            if not f.name.endswith(".test.yml"):
-                click.echo(f.text, nl=False)
+        _to_stdout(f.text for f in files if not f.name.endswith(".test.yml"))
         return
     for path in write_atomically(Path(output), files):
         click.echo(f"wrote {path}", err=True)
+
+
+def _to_stdout(texts: Iterable[str]) -> None:
+    """Write to stdout; a failed write (``> /dev/full``, a closed pipe) is one error line."""
+    try:
+        for text in texts:
+            sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        # what is still buffered goes nowhere, so the flush at exit cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise UserError(Problem("-", "", f"cannot write to standard output: "
+                                f"{exc.strerror or exc}")) from None
 
 
 def _precheck(files: list[Rendered]) -> None:
@@ -187,7 +201,7 @@ def dashboard_cmd(specs: tuple[str, ...], output: str, sloth_compat: bool) -> No
         raise UserError(f"{len(files)} services ({names}): give a directory "
                         "with -o, one dashboard is written per service")
     if output == "-":
-        click.echo(files[0].text, nl=False)
+        _to_stdout([files[0].text])
         return
     target = Path(output)
     if single:
