@@ -69,8 +69,10 @@ class SeriesBudget:
 
     ``fold`` lists the label positions in the order they are turned into ``other`` once the
     budget is spent: a newcomer ``(a, b)`` with fold ``(1, 0)`` becomes ``(a, other)`` if that
-    series exists or fits, else ``(other, other)``. Admitted combinations are a dict hit;
-    folded ones are not remembered (the recorders cache their outcomes, bounded).
+    series exists or fits, else ``(other, other)``. A tenth of the budget is kept for those
+    partly folded combinations, so new combinations as written get ``cap - cap // 10``.
+    Admitted combinations are a dict hit; folded ones are not remembered (the recorders cache
+    their outcomes, bounded).
     """
 
     def __init__(self, family: str, fold: Sequence[int], cap: int = DEFAULT_SERIES_CAP,
@@ -84,6 +86,7 @@ class SeriesBudget:
         self.folded = 0
         self._on_fold = on_fold
         self._others = tuple(OTHER for _ in self.fold)
+        self._plain = cap - (cap // 10 if len(self.fold) > 1 else 0)
         self._admitted: dict[tuple[str, ...], tuple[str, ...]] = {self._others: self._others}
         self._lock = threading.Lock()
 
@@ -95,7 +98,7 @@ class SeriesBudget:
         with self._lock:
             if values in self._admitted:
                 return values
-            if len(self._admitted) < self.cap:
+            if len(self._admitted) < self._plain:
                 self._admitted[values] = values
                 return values
             self.folded += 1

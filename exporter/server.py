@@ -330,10 +330,19 @@ class MetricsServer:
             writer.transport.abort()
             return
         self._conns[key] = _Conn(writer)
+        raw = writer.transport
         try:
             if self.tls is not None:
-                await writer.start_tls(self.tls,
-                                       ssl_handshake_timeout=self.limits.handshake_timeout)
+                try:
+                    await writer.start_tls(self.tls,
+                                           ssl_handshake_timeout=self.limits.handshake_timeout)
+                finally:
+                    # CPython 3.11's StreamWriter.start_tls can leave the writer without a
+                    # transport when the client hangs up mid-handshake; its __del__ would then
+                    # print a traceback at garbage collection.
+                    if writer.transport is None:
+                        writer._transport = raw  # type: ignore[attr-defined]
+                        raise _Dropped("client hung up during the TLS handshake")
             await self._requests(key, reader, writer, executor, peer)
         except (_Dropped, OSError, EOFError, TimeoutError, ssl.SSLError,
                 h11.ProtocolError) as exc:
@@ -387,10 +396,14 @@ class MetricsServer:
         the deadline starts with the first byte."""
         loop = asyncio.get_running_loop()
         limits = self.limits
+        received = len(conn.trailing_data[0])
         while True:
             event = conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
+            if received > limits.max_header_bytes:  # h11 checks only what it buffers
+                raise h11.RemoteProtocolError("request line and headers too long",
+                                              error_status_hint=431)
             if deadline is None and conn.trailing_data[0]:
                 deadline = loop.time() + limits.header_timeout
             if deadline is None:
@@ -400,9 +413,12 @@ class MetricsServer:
             if timeout <= 0:
                 raise _Dropped(what)
             try:
-                data = await asyncio.wait_for(reader.read(limits.max_header_bytes), timeout)
+                # never more than one byte past the limit: the check above then answers 431
+                want = max(1, limits.max_header_bytes + 1 - received)
+                data = await asyncio.wait_for(reader.read(want), timeout)
             except TimeoutError:
                 raise _Dropped(what) from None
+            received += len(data)
             conn.receive_data(data)
             if data and deadline is None:
                 deadline = loop.time() + limits.header_timeout
