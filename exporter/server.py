@@ -341,7 +341,7 @@ class MetricsServer:
                     # transport when the client hangs up mid-handshake; its __del__ would then
                     # print a traceback at garbage collection.
                     if writer.transport is None:
-                        writer._transport = raw  # type: ignore[attr-defined]
+                        writer._transport = raw
                         raise _Dropped("client hung up during the TLS handshake")
             await self._requests(key, reader, writer, executor, peer)
         except (_Dropped, OSError, EOFError, TimeoutError, ssl.SSLError,
