@@ -12,8 +12,10 @@ import base64
 import logging
 import socket
 import ssl
+import struct
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,9 +43,12 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return d / "cert.pem", d / "key.pem"
 
 
-def _registry() -> CollectorRegistry:
+def _registry(children: int = 0) -> CollectorRegistry:
     registry = CollectorRegistry()
     Counter("probe_total", "a probe", registry=registry).inc()
+    big = Counter("big_total", "many children", ["n"], registry=registry)
+    for n in range(children):
+        big.labels(f"{n:06d}").inc()
     return registry
 
 
@@ -71,7 +76,8 @@ def auth_server(tmp_path: Path) -> Iterator[MetricsServer]:
 def tls_server(tmp_path: Path, cert: tuple[Path, Path]) -> Iterator[MetricsServer]:
     (tmp_path / "web.yml").write_text(
         f"tls_server_config:\n  cert_file: {cert[0]}\n  key_file: {cert[1]}\n")
-    s = start_server("127.0.0.1:0", _registry(), tmp_path / "web.yml", limits=FAST)
+    # a page of about 250 KB: a client that hangs up mid-response breaks the server's write
+    s = start_server("127.0.0.1:0", _registry(5000), tmp_path / "web.yml", limits=FAST)
     try:
         yield s
     finally:
@@ -183,13 +189,19 @@ def test_tls_clients_that_hang_up_leave_no_traceback(
         tls_server: MetricsServer, cert: tuple[Path, Path], capfd: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    for i in range(30):
-        with socket.create_connection(("127.0.0.1", tls_server.port), timeout=5) as c:
-            if i % 3 == 1:
-                c.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # half a ClientHello
-            elif i % 3 == 2:
-                c.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")  # plain HTTP on the TLS port
     ctx = ssl.create_default_context(cafile=str(cert[0]))
+    for i in range(40):
+        with socket.create_connection(("127.0.0.1", tls_server.port), timeout=5) as c:
+            if i % 4 == 1:
+                c.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # half a ClientHello
+            elif i % 4 == 2:
+                c.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")  # plain HTTP on the TLS port
+            elif i % 4 == 3:  # a whole request, then a reset before the answer is read
+                with ctx.wrap_socket(c, server_hostname="127.0.0.1") as t:
+                    t.sendall(get())
+                    t.recv(1)
+                    t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.5)  # let the server meet the resets
     with socket.create_connection(("127.0.0.1", tls_server.port), timeout=5) as raw, \
             ctx.wrap_socket(raw, server_hostname="127.0.0.1") as c:
         c.sendall(get())
