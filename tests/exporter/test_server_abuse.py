@@ -21,6 +21,8 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter
 
 from exporter.server import MetricsServer, ServerLimits, make_server, start_server
@@ -352,3 +354,35 @@ def test_web_config_headers_are_sent(tmp_path: Path) -> None:
         s.stop()
     assert headers["x-frame-options"] == "deny"
     assert headers["strict-transport-security"] == "max-age=31536000"
+
+
+# -- any bytes at all -----------------------------------------------------------------------------
+
+_TOKENS = st.sampled_from([b"GET", b"HEAD", b"POST", b"TRACE", b"get", b"G\x00T", b"/metrics",
+                           b"/healthz", b"/metrics?name[]=probe_total", b"/%ff", b"*",
+                           b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2", b"HTTP/9.9", b" ", b"\r\n",
+                           b"\n", b":", b"Host: x", b"Authorization: Basic \xff",
+                           b"Content-Length: 5", b"Content-Length: -1",
+                           b"Transfer-Encoding: chunked", b"Accept: */*;q=x",
+                           b"Accept-Encoding: gzip", b"\x16\x03\x01", b"\xff\xfe"])
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(_TOKENS, st.binary(max_size=40)), max_size=30))
+def test_any_bytes_get_an_answer_or_a_close_never_a_500(server: MetricsServer,
+                                                        parts: list[bytes]) -> None:
+    """Whatever a client sends, the server answers 2xx/4xx (or closes), never 500, and keeps
+    serving."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as c:
+        c.sendall(b"".join(parts) + b"\r\n\r\n")
+        c.shutdown(socket.SHUT_WR)
+        response = b""
+        try:
+            while chunk := c.recv(65536):
+                response += chunk
+        except (ConnectionResetError, TimeoutError):
+            pass
+    if response:
+        assert response.startswith(b"HTTP/1.1 "), response[:80]
+        assert status(response) < 500, response[:200]
