@@ -24,6 +24,7 @@ from slo.model.durations import format_duration, parse_duration
 from slo.model.naming import NATIVE, SLOTH
 from slo.model.spec import ServiceSpec
 from slo.outputs.dashboard import render_dashboard
+from slo.outputs.drift import drift
 from slo.outputs.formats import FORMATS, PARTIAL_RESPONSE, Options, render
 from slo.outputs.writer import Rendered, write_atomically
 from slo.readers.load import load_default, load_paths
@@ -124,11 +125,14 @@ def _period_step(_ctx: click.Context, _param: click.Parameter, value: str) -> in
                    "0 reads every 5m rate at each evaluation instead.")
 @click.option("--no-check", is_flag=True,
               help="Skip 'promtool check rules' before writing (it runs when promtool exists).")
+@click.option("--check", "drift_check", is_flag=True,
+              help="Write nothing: exit 1 with a unified diff when the files in the output "
+                   "directory are stale or missing, 0 when they are identical (for CI).")
 @_sloth_compat
 @_user_errors
 def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | None,
                partial_response: str, period_step: int, no_check: bool,
-               sloth_compat: bool) -> None:
+               drift_check: bool, sloth_compat: bool) -> None:
     """Render rules (and their tests) for SPEC files; the same spec gives the same bytes.
 
     SPEC files may be slo-gen specs, Sloth prometheus/v1 specs or OpenSLO v1 documents.
@@ -137,6 +141,9 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
                       period_step)
     with _without_cycle_collector():
         files = render(_load(specs), options)
+    if drift_check:
+        _drift_report(Path(output), files)
+        return
     if not no_check:
         _precheck(files)
     if output == "-":
@@ -146,6 +153,20 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
         return
     for path in write_atomically(Path(output), files):
         click.echo(f"wrote {path}", err=True)
+
+
+def _drift_report(directory: Path, files: list[Rendered]) -> None:
+    if str(directory) == "-":
+        raise UserError("--check compares with files on disk: give a directory with -o")
+    stale = drift(directory, files)
+    for d in stale:
+        click.echo(d.diff, nl=False)
+    for d in stale:
+        click.echo(f"error: {d.path}: {d.reason}: run `slo-gen render -o {directory}` "
+                   "and commit the result", err=True)
+    if stale:
+        sys.exit(1)
+    click.echo(f"ok: {len(files)} file(s) in {directory} match the spec", err=True)
 
 
 def _precheck(files: list[Rendered]) -> None:
@@ -269,3 +290,7 @@ def _report(result: promtool.Result) -> None:
     click.echo(result.output)
     if not result.ok:
         sys.exit(1)
+
+
+if __name__ == "__main__":  # `python -m slo.cli ...`, as the docs run it from a checkout
+    main()
