@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import glob
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,6 +31,8 @@ from slo.outputs.writer import Rendered, write_atomically
 from slo.readers.load import load_default, load_paths
 from slo.rules.build import build_services
 from slo.rules.plan import PERIOD_STEP
+from slo.status.api import Unavailable
+from slo.status.run import run as run_status
 
 DEFAULT_RULES_DIR = "rules"
 ENGINES = ("prometheus", "vmalert")
@@ -226,6 +229,44 @@ def validate_cmd(specs: tuple[str, ...]) -> None:
     loaded = _load(specs)
     count = sum(len(s.slos) for s in loaded)
     click.echo(f"ok: {len(loaded)} spec(s), {count} SLO(s)")
+
+
+@main.command("status")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("--prometheus", "prometheus_url", metavar="URL", required=True,
+              help="A Prometheus-compatible API with the rendered rules loaded (Prometheus, "
+                   "VictoriaMetrics; vmalert for the alerts), e.g. http://127.0.0.1:9090.")
+@click.option("--alertmanager", "alertmanager_url", metavar="URL", default=None,
+              help="Alertmanager (API v2) to show each alert's delivery: active, silenced or "
+                   "inhibited.")
+@click.option("--output", type=click.Choice(("table", "json")), default="table",
+              show_default=True)
+@click.option("--fail-if", "fail_if", multiple=True, metavar="'FIELD OP NUMBER'",
+              help="Exit 1 when this holds for any SLO, e.g. 'budget_remaining < 0.2'; may be "
+                   "repeated. Fields: budget_remaining, budget_used, burn_rate (5m), "
+                   "burn_rate_<window> (each alert window), sli_5m, sli_period, pages_firing.")
+@_sloth_compat
+def status_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str | None,
+               output: str, fail_if: tuple[str, ...], sloth_compat: bool) -> None:
+    """Every SLO's error budget, burn rates and alerts, from the recorded series.
+
+    Exit status: 0 healthy; 1 a --fail-if condition holds (the SLO is named); 2 the status
+    cannot be told (Prometheus unreachable or answering an error, a missing figure a
+    condition needs, bad input).
+    """
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    try:
+        outcome = run_status(_load(specs), SLOTH if sloth_compat else NATIVE, prometheus_url,
+                             alertmanager_url, output, fail_if, colour)
+    except (UserError, Unavailable) as exc:
+        problems = exc.problems if isinstance(exc, UserError) else [str(exc)]
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
+    click.echo(outcome.stdout, nl=False, color=colour)
+    for line in outcome.stderr:
+        click.echo(line, err=True)
+    sys.exit(outcome.code)
 
 
 def _files(files: tuple[str, ...], pattern: str) -> list[str]:
