@@ -269,6 +269,37 @@ def status_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: st
     sys.exit(outcome.code)
 
 
+SERVE_LISTEN = "127.0.0.1:9099"
+
+
+@main.command("serve")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("--prometheus", "prometheus_url", metavar="URL", required=True,
+              help="The Prometheus-compatible API to read, as for `slo-gen status`.")
+@click.option("--alertmanager", "alertmanager_url", metavar="URL", default=None,
+              help="Alertmanager (API v2) for each alert's delivery: silenced, inhibited.")
+@click.option("--listen", default=SERVE_LISTEN, show_default=True, metavar="HOST:PORT",
+              help="Address of the status page (127.0.0.1 only unless told otherwise).")
+@click.option("--web-config", type=click.Path(dir_okay=False), default=None,
+              help="The exporter's web config file (exporter-toolkit style): TLS and basic "
+                   "auth for the page.")
+@click.option("--refresh", default=30, show_default=True, type=click.IntRange(5, 3600),
+              help="Seconds between the page's own reloads.")
+@_sloth_compat
+@_user_errors
+def serve_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str | None,
+              listen: str, web_config: str | None, refresh: int, sloth_compat: bool) -> None:
+    """A live status page of every SLO: budget, burn rates, alerts and charts.
+
+    Server-rendered HTML and SVG (no JavaScript needed); reads only the recorded series and
+    lists every query it sends. Needs the `serve` extra (Starlette, uvicorn).
+    """
+    from slo.serve.launch import launch  # Starlette is imported only when serving
+
+    launch(_load(specs), SLOTH if sloth_compat else NATIVE, prometheus_url, alertmanager_url,
+           listen, web_config, refresh, lambda line: click.echo(line, err=True))
+
+
 def _files(files: tuple[str, ...], pattern: str) -> list[str]:
     if files:
         missing = [f for f in files if not Path(f).is_file()]

@@ -67,6 +67,8 @@ def duration(fig: Figure) -> str:
     if fig.value is None:
         return "never" if fig.reason and fig.reason.startswith("never") else "-"
     seconds = int(fig.value)
+    if seconds <= 0:
+        return "spent"
     if seconds >= 86400:
         return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
     if seconds >= 3600:
