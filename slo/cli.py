@@ -32,6 +32,7 @@ from slo.readers.load import load_default, load_paths
 from slo.rules.build import build_services
 from slo.rules.plan import PERIOD_STEP
 from slo.status.api import Unavailable
+from slo.status.run import Sources
 from slo.status.run import run as run_status
 
 DEFAULT_RULES_DIR = "rules"
@@ -239,6 +240,9 @@ def validate_cmd(specs: tuple[str, ...]) -> None:
 @click.option("--alertmanager", "alertmanager_url", metavar="URL", default=None,
               help="Alertmanager (API v2) to show each alert's delivery: active, silenced or "
                    "inhibited.")
+@click.option("--alerts-api", "alerts_url", metavar="URL", default=None,
+              help="Where /api/v1/alerts is read (default: the --prometheus URL; vmalert's "
+                   "URL when VictoriaMetrics serves the series).")
 @click.option("--output", type=click.Choice(("table", "json")), default="table",
               show_default=True)
 @click.option("--fail-if", "fail_if", multiple=True, metavar="'FIELD OP NUMBER'",
@@ -247,7 +251,8 @@ def validate_cmd(specs: tuple[str, ...]) -> None:
                    "burn_rate_<window> (each alert window), sli_5m, sli_period, pages_firing.")
 @_sloth_compat
 def status_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str | None,
-               output: str, fail_if: tuple[str, ...], sloth_compat: bool) -> None:
+               alerts_url: str | None, output: str, fail_if: tuple[str, ...],
+               sloth_compat: bool) -> None:
     """Every SLO's error budget, burn rates and alerts, from the recorded series.
 
     Exit status: 0 healthy; 1 a --fail-if condition holds (the SLO is named); 2 the status
@@ -256,8 +261,9 @@ def status_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: st
     """
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     try:
-        outcome = run_status(_load(specs), SLOTH if sloth_compat else NATIVE, prometheus_url,
-                             alertmanager_url, output, fail_if, colour)
+        outcome = run_status(_load(specs), SLOTH if sloth_compat else NATIVE,
+                             Sources(prometheus_url, alerts_url, alertmanager_url), output,
+                             fail_if, colour)
     except (UserError, Unavailable) as exc:
         problems = exc.problems if isinstance(exc, UserError) else [str(exc)]
         for problem in problems:
@@ -278,6 +284,9 @@ SERVE_LISTEN = "127.0.0.1:9099"
               help="The Prometheus-compatible API to read, as for `slo-gen status`.")
 @click.option("--alertmanager", "alertmanager_url", metavar="URL", default=None,
               help="Alertmanager (API v2) for each alert's delivery: silenced, inhibited.")
+@click.option("--alerts-api", "alerts_url", metavar="URL", default=None,
+              help="Where /api/v1/alerts is read (default: the --prometheus URL; vmalert's "
+                   "URL when VictoriaMetrics serves the series).")
 @click.option("--listen", default=SERVE_LISTEN, show_default=True, metavar="HOST:PORT",
               help="Address of the status page (127.0.0.1 only unless told otherwise).")
 @click.option("--web-config", type=click.Path(dir_okay=False), default=None,
@@ -288,7 +297,8 @@ SERVE_LISTEN = "127.0.0.1:9099"
 @_sloth_compat
 @_user_errors
 def serve_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str | None,
-              listen: str, web_config: str | None, refresh: int, sloth_compat: bool) -> None:
+              alerts_url: str | None, listen: str, web_config: str | None, refresh: int,
+              sloth_compat: bool) -> None:
     """A live status page of every SLO: budget, burn rates, alerts and charts.
 
     Server-rendered HTML and SVG (no JavaScript needed); reads only the recorded series and
@@ -296,8 +306,9 @@ def serve_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str
     """
     from slo.serve.launch import launch  # Starlette is imported only when serving
 
-    launch(_load(specs), SLOTH if sloth_compat else NATIVE, prometheus_url, alertmanager_url,
-           listen, web_config, refresh, lambda line: click.echo(line, err=True))
+    launch(_load(specs), SLOTH if sloth_compat else NATIVE,
+           Sources(prometheus_url, alerts_url, alertmanager_url), listen, web_config, refresh,
+           lambda line: click.echo(line, err=True))
 
 
 def _files(files: tuple[str, ...], pattern: str) -> list[str]:

@@ -28,7 +28,7 @@ from slo.outputs.templates import templates_dir
 from slo.serve import pages
 from slo.status import report
 from slo.status.api import PrometheusAPI, Unavailable
-from slo.status.run import snapshot
+from slo.status.run import Sources, snapshot
 
 REFRESH_SECONDS = 30
 
@@ -73,10 +73,10 @@ class _Auth:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(specs: list[ServiceSpec], naming: Naming, prometheus: str,
-               alertmanager: str | None = None, web_config: WebConfig | None = None,
-               refresh: int = REFRESH_SECONDS) -> ASGIApp:
-    api = PrometheusAPI(prometheus)
+def create_app(specs: list[ServiceSpec], naming: Naming, sources: Sources,
+               web_config: WebConfig | None = None, refresh: int = REFRESH_SECONDS) -> ASGIApp:
+    api = PrometheusAPI(sources.prometheus)
+    prometheus = sources.prometheus
 
     def instant(request: Request) -> float | None:
         raw = request.query_params.get("time")
@@ -100,7 +100,7 @@ def create_app(specs: list[ServiceSpec], naming: Naming, prometheus: str,
 
     def overview(request: Request) -> Response:
         try:
-            snap = snapshot(specs, naming, prometheus, alertmanager, instant(request))
+            snap = snapshot(specs, naming, sources, instant(request))
         except ValueError as exc:
             return failed(request, exc, 400)
         except Unavailable as exc:
@@ -112,7 +112,7 @@ def create_app(specs: list[ServiceSpec], naming: Naming, prometheus: str,
         group = request.query_params.get("group", "")
         range_name = request.query_params.get("range", "6h")
         try:
-            snap = snapshot(specs, naming, prometheus, alertmanager, instant(request))
+            snap = snapshot(specs, naming, sources, instant(request))
             row = pages.find_row(snap, service, slo, group)
             if row is None:
                 return failed(request, LookupError(f"no SLO {service}/{slo} {group}".strip()),

@@ -14,12 +14,11 @@ from exporter.webconfig import WebConfig, load_web_config
 from slo.errors import Problem, UserError
 from slo.model.naming import Naming
 from slo.model.spec import ServiceSpec
-from slo.status.run import slo_targets
+from slo.status.run import Sources, slo_targets
 
 
-def launch(specs: list[ServiceSpec], naming: Naming, prometheus: str, alertmanager: str | None,
-           listen: str, web_config: str | None, refresh: int,
-           say: Callable[[str], None]) -> None:
+def launch(specs: list[ServiceSpec], naming: Naming, sources: Sources, listen: str,
+           web_config: str | None, refresh: int, say: Callable[[str], None]) -> None:
     try:
         host, port = parse_listen(listen)
     except ValueError as exc:
@@ -32,8 +31,8 @@ def launch(specs: list[ServiceSpec], naming: Naming, prometheus: str, alertmanag
     except ImportError as exc:
         raise UserError(f"slo-gen serve needs Starlette and uvicorn ({exc.name} is missing): "
                         "pip install 'orchestrator-slo[serve]'") from None
-    app = create_app(specs, naming, prometheus, alertmanager, config, refresh)
+    app = create_app(specs, naming, sources, config, refresh)
     scheme = "https" if config.tls else "http"
     shown = f"[{host}]" if ":" in host else host
-    say(f"slo-gen serve: status page on {scheme}://{shown}:{port}/ reading {prometheus}")
+    say(f"slo-gen serve: status page on {scheme}://{shown}:{port}/ reading {sources.prometheus}")
     serve(app, host, port, config)

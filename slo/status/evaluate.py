@@ -109,8 +109,9 @@ def _by_group(target: Target, samples: Iterable[Sample]) -> dict[GroupKey, float
 
 
 def evaluate(api: PrometheusAPI, targets: list[Target], at: float,
-             alertmanager: list[AMAlert] | None = None) -> Snapshot:
-    alerts = api.alerts()
+             alertmanager: list[AMAlert] | None = None,
+             alerts_api: PrometheusAPI | None = None) -> Snapshot:
+    alerts = (alerts_api or api).alerts()
     rows: list[SLOStatus] = []
     queries: list[Query] = []
     for target in targets:

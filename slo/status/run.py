@@ -23,6 +23,16 @@ OK, TRIPPED, UNKNOWN = 0, 1, 2
 
 
 @dataclass(frozen=True)
+class Sources:
+    """Where the figures come from: the query API, the alerts API (the same unless told,
+    vmalert's beside VictoriaMetrics) and optionally Alertmanager."""
+
+    prometheus: str
+    alerts: str | None = None
+    alertmanager: str | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     stdout: str
     stderr: list[str]
@@ -37,21 +47,22 @@ def slo_targets(specs: list[ServiceSpec], naming: Naming) -> list[Target]:
     return found
 
 
-def snapshot(specs: list[ServiceSpec], naming: Naming, prometheus: str,
-             alertmanager: str | None, at: float | None = None) -> Snapshot:
+def snapshot(specs: list[ServiceSpec], naming: Naming, sources: Sources,
+             at: float | None = None) -> Snapshot:
     """Every SLO's figures now (or ``at``); :class:`slo.status.api.Unavailable` otherwise."""
     found = slo_targets(specs, naming)
-    am = api.alertmanager_alerts(alertmanager) if alertmanager else None
+    am = api.alertmanager_alerts(sources.alertmanager) if sources.alertmanager else None
     when = round(time.time() if at is None else at, 3)
-    snap = evaluate(api.PrometheusAPI(prometheus), found, when, am)
-    return Snapshot(snap.at, snap.prometheus, snap.rows, snap.queries, alertmanager)
+    alerts = api.PrometheusAPI(sources.alerts) if sources.alerts else None
+    snap = evaluate(api.PrometheusAPI(sources.prometheus), found, when, am, alerts)
+    return Snapshot(snap.at, snap.prometheus, snap.rows, snap.queries, sources.alertmanager)
 
 
-def run(specs: list[ServiceSpec], naming: Naming, prometheus: str, alertmanager: str | None,
-        output: str, fail_if: tuple[str, ...], colour: bool) -> Outcome:
+def run(specs: list[ServiceSpec], naming: Naming, sources: Sources, output: str,
+        fail_if: tuple[str, ...], colour: bool) -> Outcome:
     """Raises UserError (bad input) and api.Unavailable; the CLI maps both to exit 2."""
     conditions = parse_fail_if(fail_if, slo_targets(specs, naming))
-    snap = snapshot(specs, naming, prometheus, alertmanager)
+    snap = snapshot(specs, naming, sources)
     trips, unknown = report.gate(snap, conditions)
     text = (report.as_json(snap, trips, unknown) if output == "json"
             else report.table(snap, colour))
