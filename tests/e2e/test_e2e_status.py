@@ -106,10 +106,18 @@ inhibit_rules:
     target_matchers: ['alertname="{TICKET_ALERT}"']
 """)
     port = procs.free_port()
-    child = spawn("alertmanager", [binary, f"--config.file={work / 'am.yml'}",
-                                   f"--storage.path={work / 'data'}",
-                                   f"--web.listen-address=127.0.0.1:{port}",
-                                   "--cluster.listen-address="], work / "am.log")
+    # Debian's build reads its default template from /usr/share/prometheus/alertmanager only:
+    # a private mount namespace shows the unpacked one there to this process alone
+    # (docs/engines.md, packaging notes)
+    templates = Path(binary).parents[1] / "share" / "prometheus" / "alertmanager"
+    script = ('mount -t tmpfs tmpfs /usr/share/prometheus && '
+              'mkdir /usr/share/prometheus/alertmanager && '
+              'mount --bind "$0" /usr/share/prometheus/alertmanager && exec "$@"')
+    child = spawn("alertmanager", [
+        "unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(templates),
+        binary, f"--config.file={work / 'am.yml'}", f"--storage.path={work / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        work / "am.log")
     url = f"http://127.0.0.1:{port}"
     procs.wait_http(child, url + "/-/ready")
     yield url
