@@ -68,7 +68,14 @@ def test_dashboard_shows_each_pair_against_its_factor(tmp_path: Path, cli) -> No
     assert board["title"] == "SLOs: orchestrator" and board["uid"] == "slo-gen-orchestrator"
     burn = [p for p in board["panels"] if p["title"].startswith(("Page burn", "Ticket burn"))]
     assert [p["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] for p in burn] == [
-        14.4, 6, 3, 1]
+        14.4, 6, 40, 6, 3, 1]
+    assert [p["title"] for p in burn] == [
+        "Page burn rate 1h/5m (tier page-1h, alert at 14.4x)",
+        "Page burn rate 6h/5m (tier page-6h, alert at 6x)",
+        "Page burn rate 2m (tier page-outage, alert at 40x)",
+        "Page burn rate 2m (tier page-fast, alert at 6x)",
+        "Ticket burn rate 1d/2h (tier ticket-1d, alert at 3x)",
+        "Ticket burn rate 3d/6h (tier ticket-3d, alert at 1x)"]
     titles = [p["title"] for p in board["panels"]]
     assert "Error budget remaining over the period" in titles and "Firing alerts" in titles
     ids = [p["id"] for p in board["panels"]]

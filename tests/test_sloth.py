@@ -85,9 +85,11 @@ def test_sloth_compat_series_and_labels(tmp_path: Path, cli, promtool) -> None:
                                  "sloth_slo": "requests-availability", "sloth_window": "5m"}
     info = next(r for r in rules if r.get("record") == "sloth_slo_info")
     assert info["labels"]["sloth_objective"] == "99.9"
-    page, ticket = [r for r in rules if r.get("alert") == "CheckoutHighErrorRate"]
-    assert page["labels"]["sloth_severity"] == "page" and page["labels"]["severity"] == "pageteam"
-    assert ticket["labels"]["sloth_severity"] == "ticket"
+    tiers = [r for r in rules if r.get("alert") == "CheckoutHighErrorRate"]
+    assert [(r["labels"]["slo_tier"], r["labels"]["sloth_severity"], r["labels"]["severity"])
+            for r in tiers] == [("page-1h", "page", "pageteam"), ("page-6h", "page", "pageteam"),
+                                ("ticket-1d", "ticket", "slack"),
+                                ("ticket-3d", "ticket", "slack")]
     text = (tmp_path / "checkout.rules.yml").read_text()
     assert "slo_service" not in text and "slo_window" not in text
     # one YAML document for several specs, and no raw 30d rate

@@ -19,6 +19,10 @@ class Naming:
     id: str | None = None  # one label naming the SLO across services (Sloth's ``sloth_id``)
     severity: str | None = None  # added to burn-rate alerts: ``page`` or ``ticket``
     info: str | None = None  # a constant info series per SLO, for dashboards' SLO pickers
+    # On every burn-rate alert: which tier (window pair) fired, e.g. ``page-1h``. Alertmanager
+    # matches on it (a faster page tier inhibits a slower one); Sloth has no such label, so
+    # both namings use this one.
+    tier: str = "slo_tier"
 
     def identity(self, service: str, slo: str) -> dict[str, str]:
         """The labels that tell one SLO's series from every other's, in output order."""
@@ -32,7 +36,7 @@ class Naming:
     @property
     def labels(self) -> frozenset[str]:
         return frozenset(n for n in (self.service, self.slo, self.window, self.id,
-                                     self.severity) if n)
+                                     self.severity, self.tier) if n)
 
 
 NATIVE = Naming("slo_service", "slo_name", "slo_window")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from slo.model.conditions import Decision
+from slo.model.durations import format_duration
 from slo.model.selectors import Selector
 
 Labels = tuple[tuple[str, str], ...]
@@ -90,12 +91,32 @@ PromQLSLI = QuerySLI | RatioQuerySLI  # SLIs whose raw inputs the test generator
 
 @dataclass(frozen=True)
 class BurnWindow:
-    """One multi-window pair: alert when both windows burn at ``factor`` times the budget rate."""
+    """One alert tier: a window pair (or one window) burning at ``factor`` times the budget rate.
+
+    Every tier is its own alert rule carrying a stable tier label (``slo_tier: page-1h``), so a
+    notification says which pair fired and Alertmanager can inhibit a slower tier by a faster
+    one. ``short == long`` is a single window: the fast page's tiers, where ``for_`` (not a
+    second window) is what tells a sustained error rate from a blip. ``None`` in ``for_``
+    takes the severity's route default; labels and annotations are added to the route's.
+    """
 
     severity: str  # "page" or "ticket"
     long: int  # seconds
-    short: int  # seconds
+    short: int  # seconds; == long for a single-window tier
     factor: Decimal
+    name: str = ""  # the tier label's value; "" -> "<severity>-<long>", e.g. "page-1h"
+    for_: int | None = None  # seconds
+    labels: Labels = ()
+    annotations: Labels = ()
+    min_events: int = 0  # events the long window must hold before this tier may fire
+
+    @property
+    def tier(self) -> str:
+        return self.name or f"{self.severity}-{format_duration(self.long)}"
+
+    @property
+    def single(self) -> bool:
+        return self.short == self.long
 
 
 @dataclass(frozen=True)

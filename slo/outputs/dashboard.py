@@ -83,12 +83,13 @@ def slo_panels(rules: SLORules) -> list[Panel]:
 def _burn_panel(severity: str, pair: Pair, ident: dict[str, str], budget: Decimal) -> Panel:
     w = pair.window
     factor = float(w.factor)
+    windows = (w.long,) if w.single else (w.long, w.short)
     targets = [_target(promql.burn_rate(promql.series(promql.error_ratio_name(x), ident),
                                         budget), format_duration(x))
-               for x in (w.long, w.short)]
+               for x in windows]
     return _timeseries(
-        f"{severity.capitalize()} burn rate {format_duration(w.long)}/"
-        f"{format_duration(w.short)} (alert at {format_number(w.factor)}x)",
+        f"{severity.capitalize()} burn rate {'/'.join(format_duration(x) for x in windows)} "
+        f"(tier {w.tier}, alert at {format_number(w.factor)}x)",
         targets, unit="none", steps=[("green", None), ("red", factor)], line=True)
 
 

@@ -106,7 +106,7 @@ def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
 
 def window_pair(fields: Fields, value: Any, path: str, period: int) -> BurnWindow | None:
     m = fields.mapping(value, path, required=("severity", "long", "short"),
-                       optional=("budget_consumed", "factor"))
+                       optional=("budget_consumed", "factor", "name"))
     if m is None:
         return None
     severity = m.get("severity")
@@ -143,9 +143,13 @@ def window_pair(fields: Fields, value: Any, path: str, period: int) -> BurnWindo
             fields.fail(join(path, "budget_consumed"), "is a percent of the budget, 0 < x <= 100")
             return None
         factor = None if share is None else burnrate.burn_factor(share, period, long)
+    name = ""
+    if "name" in m:
+        name = fields.string(m["name"], join(path, "name"), NAME,
+                             "a tier name (lowercase letters, digits, '-' and '_')") or ""
     if factor is None:
         return None
-    return BurnWindow(severity, long, short, factor)
+    return BurnWindow(severity, long, short, factor, name=name)
 
 
 def check_factors(fields: Fields, windows: list[BurnWindow], path: str,

@@ -25,6 +25,7 @@ from slo.model.spec import (
     ServiceSpec,
     error_budget,
 )
+from slo.readers import tiers
 from slo.readers.common import (
     ALERT_NAME,
     DEFAULT_ABSENT_FOR,
@@ -153,7 +154,8 @@ def _sli(fields: Fields, value: Any, path: str) -> EventsSLI | LatencySLI | None
 def _alerting(fields: Fields, value: Any, path: str, base_name: str, objective: Decimal,
               period: int) -> Alerting | None:
     m = fields.mapping(value, path, optional=("runbook_url", "page", "ticket", "absent",
-                                              "windows", "min_request_rate"))
+                                              "windows", "fast_page", "tiers",
+                                              "min_request_rate"))
     if m is None:
         return None
     runbook = ""
@@ -167,6 +169,11 @@ def _alerting(fields: Fields, value: Any, path: str, base_name: str, objective: 
                     {"severity": "ticket"}, DEFAULT_ABSENT_FOR)
     windows = burn_windows(fields, m.get("windows"), join(path, "windows"),
                            error_budget(objective), period)
+    if windows is not None and tiers.fast_page_enabled(fields, m.get("fast_page"),
+                                                       join(path, "fast_page")):
+        windows = (*windows, *tiers.fast_page_tiers(error_budget(objective), period))
+    if windows is not None:
+        windows = tiers.apply_overrides(fields, m.get("tiers"), join(path, "tiers"), windows)
     guard = Decimal(0)
     if "min_request_rate" in m:
         g = fields.number(m["min_request_rate"], join(path, "min_request_rate"))

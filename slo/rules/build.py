@@ -160,15 +160,23 @@ def extra_series_rules(p: Plan, ident: dict[str, str]) -> list[Rule]:
 
 def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
                 naming: Naming = NATIVE) -> list[Rule]:
+    """One rule per tier (window pair), page tiers first: each carries its tier label and its
+    own ``for``, so each can be delivered, inhibited and tested on its own; the tiers of one
+    severity share the alert name, as one alert identity split by ``slo_tier``."""
     slo = p.slo
     rules: list[Rule] = []
     tiers: tuple[tuple[Literal["page", "ticket"], AlertRoute, tuple[Pair, ...]], ...] = (
         ("page", slo.alerting.page, p.page), ("ticket", slo.alerting.ticket, p.ticket))
     for severity, route, pairs in tiers:
-        if pairs:
-            labels = {**static, naming.severity: severity} if naming.severity else static
-            rules.append(_alert(route, burn_alert_expr(p, pairs, ident, naming.window), labels,
-                                burn_annotations(p, route, pairs), severity, pairs))
+        labels = {**static, naming.severity: severity} if naming.severity else static
+        for pair in pairs:
+            tier = pair.window
+            rules.append(Alert(
+                route.name, burn_alert_expr(p, pair, ident, naming.window),
+                _escaped({**labels, **dict(route.labels), naming.tier: tier.tier,
+                          **dict(tier.labels)}),
+                _pairs(burn_annotations(p, route, pair)),
+                route.for_ if tier.for_ is None else tier.for_, severity, (pair,)))
     rules.append(_alert(slo.alerting.absent, promql.absent_data(slo.sli), static,
                         absent_annotations(p), "absent"))
     for extra in slo.alerts:
@@ -180,44 +188,54 @@ def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
     return rules
 
 
-def burn_alert_expr(p: Plan, pairs: tuple[Pair, ...], ident: dict[str, str],
+def burn_alert_expr(p: Plan, pair: Pair, ident: dict[str, str],
                     window_label: str = NATIVE.window) -> str:
-    """Any pair with both windows at or above its threshold; one alert identity across pairs."""
-    conditions = [promql.pair_condition(x.window.long, x.window.short, x.threshold, ident,
-                                        window_label) for x in pairs]
-    expr = promql.without_window("\n    " + "\n  or\n    ".join(conditions) + "\n",
-                                 window_label)
+    """The tier's windows at or above its threshold, then its guards (``min_events`` in the
+    long window, the spec's ``min_request_rate``)."""
+    w = pair.window
+    if w.single:
+        expr = promql.without_window(promql.window_condition(w.long, pair.threshold, ident),
+                                     window_label)
+    else:
+        expr = promql.without_window(
+            promql.pair_condition(w.long, w.short, pair.threshold, ident, window_label),
+            window_label)
+    if w.min_events:
+        expr += promql.events_guard(w.min_events, w.long, ident, window_label)
     if p.slo.alerting.min_request_rate > 0:
-        guard = promql.traffic_guard(p.slo.alerting.min_request_rate, ident, window_label)
-        expr = f"({expr}){guard}"
+        expr += promql.traffic_guard(p.slo.alerting.min_request_rate, ident, window_label)
     return expr
 
 
-def describe_pairs(p: Plan, pairs: tuple[Pair, ...]) -> str:
-    return ", ".join(
-        f"{format_duration(x.window.long)}/{format_duration(x.window.short)} at "
-        f"{format_number(x.window.factor)}x (error ratio >= {_percent(x.threshold)})"
-        for x in pairs
-    )
+def describe_pair(pair: Pair) -> str:
+    w = pair.window
+    windows = (f"the {format_duration(w.long)} window held" if w.single else
+               f"both the {format_duration(w.long)} and {format_duration(w.short)} windows")
+    return (f"{windows} at {format_number(w.factor)}x the budget "
+            f"(error ratio >= {_percent(pair.threshold)})")
 
 
 def _percent(ratio: Decimal) -> str:
     return f"{format_number(ratio * 100)}%"
 
 
-def burn_annotations(p: Plan, route: AlertRoute, pairs: tuple[Pair, ...]) -> dict[str, str]:
+def burn_annotations(p: Plan, route: AlertRoute, pair: Pair) -> dict[str, str]:
     slo = p.slo
+    w = pair.window
     what = "fast" if route is slo.alerting.page else "slowly"
+    held = (f" for {format_duration(w.for_ if w.for_ is not None else route.for_)}"
+            if w.single else "")
     defaults = {
         "summary": f"{slo.name}: error budget burning {what} "
                    f"(objective {format_number(slo.objective)}% over "
-                   f"{format_duration(slo.period)})",
-        "description": "Error ratio over the long window is {{ $value | humanizePercentage }}. "
-                       f"Fires when both windows of a pair reach the threshold: "
-                       f"{describe_pairs(p, pairs)}; the budget is {_percent(p.budget)}.",
+                   f"{format_duration(slo.period)}, tier {w.tier})",
+        "description": f"Error ratio over {format_duration(w.long)} is "
+                       "{{ $value | humanizePercentage }}. "
+                       f"Tier {w.tier} fires on {describe_pair(pair)}{held}; "
+                       f"the budget is {_percent(p.budget)}.",
         "runbook_url": slo.alerting.runbook_url,
     }
-    return _drop_empty({**defaults, **dict(route.annotations)})
+    return _drop_empty({**defaults, **dict(route.annotations), **dict(w.annotations)})
 
 
 def absent_annotations(p: Plan) -> dict[str, str]:

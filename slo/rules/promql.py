@@ -186,8 +186,23 @@ def pair_condition(long: int, short: int, threshold: Decimal, identity: dict[str
                    window_label: str) -> str:
     """Both windows at or above the threshold (``>=`` stated and tested: on the line fires)."""
     t = format_number(threshold)
-    return (f"({series(error_ratio_name(long), identity)} >= {t} "
-            f"and ignoring ({window_label}) {series(error_ratio_name(short), identity)} >= {t})")
+    return (f"{series(error_ratio_name(long), identity)} >= {t} "
+            f"and ignoring ({window_label}) {series(error_ratio_name(short), identity)} >= {t}")
+
+
+def window_condition(window: int, threshold: Decimal, identity: dict[str, str]) -> str:
+    """One window at or above the threshold: a single-window tier (the fast page's)."""
+    return f"{series(error_ratio_name(window), identity)} >= {format_number(threshold)}"
+
+
+def events_guard(min_events: int, window: int, identity: dict[str, str],
+                 window_label: str) -> str:
+    """At least ``min_events`` events in the window, estimated from the recorded 5m request
+    rate (its mean over the window times the window's length): a few requests at night, most
+    of them failing, are a ratio far above any threshold but too few to wake anyone."""
+    w = format_duration(window)
+    return (f" and ignoring ({window_label}) "
+            f"avg_over_time({series(TOTAL_RATE, identity)}[{w}]) * {window} >= {min_events}")
 
 
 def traffic_guard(min_rate: Decimal, identity: dict[str, str], window_label: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from slo.model.durations import format_duration
 from slo.model.naming import NATIVE, Naming
 from slo.model.numbers import format_number
-from slo.model.spec import EventsSLI, GoodEventsSLI, LatencySLI
+from slo.model.spec import AlertRoute, EventsSLI, GoodEventsSLI, LatencySLI
 from slo.model.windows import BASE_WINDOW
 from slo.rules import promql
 from slo.rules.model import ServiceRules, SLORules
@@ -98,9 +98,12 @@ class SLOTests:
         self.calm = _errors(lowest / 2) / RATE
 
     def all(self) -> list[Test]:
-        tests = [self.pair_fires(p, severity) for severity, pairs
-                 in (("page", self.plan.page), ("ticket", self.plan.ticket))
-                 for p in self._distinct(self._testable(pairs))]
+        tiers = self._testable(self.plan.page + self.plan.ticket)
+        tests = [self.tier_fires(p) for p in tiers]
+        tests += [self.blip_ignored(p) for p in tiers
+                  if p.window.single and self._for(p) >= 120]
+        tests += [t for p in tiers if p.window.min_events
+                  for t in [self.few_events_silent(p)] if t is not None]
         tests += [self.full_outage_annotations()]
         tests += [self.absent_fires()] if self.synthesized else []
         tests += [self.extra_fires(i) for i in range(len(self.slo.alerts))]
@@ -117,45 +120,102 @@ class SLOTests:
         from the user's query) sees no input."""
         return pairs if self.synthesized else tuple(p for p in pairs if _fed(p))
 
-    def _shared_name(self) -> bool:
-        """Sloth names the page and the ticket alert alike; their labels tell them apart."""
-        return self.slo.alerting.page.name == self.slo.alerting.ticket.name
+    def _route(self, pair: Pair) -> AlertRoute:
+        return self.slo.alerting.page if pair.window.severity == "page" else \
+            self.slo.alerting.ticket
+
+    def _for(self, pair: Pair) -> int:
+        """Seconds the tier's condition must hold: its own ``for``, else its route's."""
+        return self._route(pair).for_ if pair.window.for_ is None else pair.window.for_
+
+    def _tier_labels(self, pair: Pair) -> dict[str, str]:
+        """Every label the tier's alert carries."""
+        return {**self.static, **self._severity(pair.window.severity),
+                **dict(self._route(pair).labels), self.naming.tier: pair.window.tier,
+                **dict(pair.window.labels)}
+
+    def _tier_firing(self, pair: Pair, minute: int, firing: bool = True) -> Test:
+        """This tier's alert firing with exactly its labels (or, ``firing=False``, not firing:
+        pending is allowed), selected by the tier label so the other tiers cannot stand in."""
+        name = self._route(pair).name
+        if firing:
+            return _firing(name, minute, self._tier_labels(pair),
+                           {self.naming.tier: pair.window.tier})
+        from slo.model.selectors import quote
+
+        return {"expr": f'ALERTS{{alertname="{name}",alertstate="firing",'
+                        f'{self.naming.tier}={quote(pair.window.tier)}}}',
+                "eval_time": _t(minute), "exp_samples": []}
 
     # -- scenarios ---------------------------------------------------------------------------
 
-    def pair_fires(self, pair: Pair, severity: str) -> Test:
-        """An error ratio between this pair's threshold and the next stricter one's.
-
-        When the looser pairs' long windows are short enough to fill with healthy history
-        first (up to 12h), the check lands before any looser pair could fire, so the test
-        proves this pair's own threshold and windows, not just "the alert fires".
-        """
-        route = getattr(self.slo.alerting, severity)
-        pairs = self.plan.page if severity == "page" else self.plan.ticket
+    def tier_fires(self, pair: Pair) -> Test:
+        """An error ratio between this tier's threshold and the next stricter one's (of the same
+        severity): the tier stays silent until its window can reach the threshold and its
+        ``for`` has passed, then fires with exactly its labels."""
+        pairs = self.plan.page if pair.window.severity == "page" else self.plan.ticket
         stricter = [p.threshold for p in pairs if p.threshold > pair.threshold]
         ratio = _errors((pair.threshold + min(stricter)) / 2) / RATE if stricter else Decimal(1)
-        looser = [p for p in pairs if p.threshold < pair.threshold]
-        history = max(p.window.long for p in [pair, *looser]) // 60
-        if history > MAX_HISTORY:
-            history = max(HEALTHY, pair.window.long // 60) if pair.window.long // 60 <= \
-                MAX_HISTORY else HEALTHY
-        fire_at = (history + _detect(ratio, pair, history) + SMOOTHING + CHAIN_LAG
-                   + route.for_ // 60)
-        # _detect rounds up; one minute less is a lower bound on when a looser pair can fire
-        isolated = all(history + _detect(ratio, q, history) - 1 > fire_at for q in looser)
+        long = pair.window.long // 60
+        history = max(10, long if long <= MAX_HISTORY else HEALTHY)
+        hold = -(-self._for(pair) // 60)
+        fire_at = history + _detect(ratio, pair, history) + SMOOTHING + CHAIN_LAG + hold
+        # the earliest minute the long window can reach the threshold, then the ``for``
+        earliest = history + max(1, _minutes_to_reach(ratio, pair.threshold, pair.window.long,
+                                                      history) - 1) + hold
         segments = [Segment(history, RATE, Decimal(0)),
                     Segment(fire_at - history + 1, RATE, _errors(ratio))]
-        labels = {**self.static, **self._severity(severity), **dict(route.labels)}
-        how = "only" if isolated else "at least"
-        name = (f"{self.slo.name}: {route.name} fires at {_pct(ratio)} errors, {how} via "
-                f"{format_duration(pair.window.long)}/{format_duration(pair.window.short)}")
-        rivals = self.plan.page + self.plan.ticket if self._shared_name() else pairs
-        select = labels if self._shared_name() else {}
-        silent = [_silent(route.name, history - 1)]
-        if all(_detect(ratio, q, history) - 1 > 1 for q in rivals):
-            silent.append(_silent(route.name, history + 1))  # too early for any pair
-        return self._group(name, segments, alert_checks=silent,
-                           exprs=[_firing(route.name, fire_at, labels, select)])
+        w = pair.window
+        windows = format_duration(w.long) if w.single else \
+            f"{format_duration(w.long)}/{format_duration(w.short)}"
+        held = f" held {format_duration(self._for(pair))}" if self._for(pair) else ""
+        name = (f"{self.slo.name}: {self._route(pair).name} tier {w.tier} fires at "
+                f"{_pct(ratio)} errors ({windows} at {_pct(pair.threshold)}{held})")
+        exprs = [self._tier_firing(pair, history - 1, firing=False)]
+        if earliest - 1 > history - 1:
+            exprs.append(self._tier_firing(pair, earliest - 1, firing=False))
+        exprs.append(self._tier_firing(pair, fire_at))
+        return self._group(name, segments, exprs=exprs)
+
+    def blip_ignored(self, pair: Pair) -> Test:
+        """A single-window tier lets a blip shorter than its ``for`` pass: ``k`` minutes at 1.5x
+        its threshold (under twice it, so no engine's window sees the blip for more than ``k``
+        evaluations), ``k`` as long as the hold: pending from the blip's first minute, it has
+        held ``k - 1`` minutes at its last."""
+        hold = self._for(pair) // 60
+        k = hold
+        ratio = min(Decimal(1), _errors(pair.threshold * Decimal("1.5")) / RATE)
+        history = 10
+        after = 10
+        segments = [Segment(history, RATE, Decimal(0)), Segment(k, RATE, _errors(ratio)),
+                    Segment(after, RATE, Decimal(0))]
+        exprs = [self._tier_firing(pair, m, firing=False)
+                 for m in range(history, history + k + after)]
+        return self._group(f"{self.slo.name}: tier {pair.window.tier} ignores a {k}-minute blip "
+                           f"of {_pct(ratio)} errors (held "
+                           f"{format_duration(self._for(pair))})", segments, exprs=exprs)
+
+    def few_events_silent(self, pair: Pair) -> Test | None:
+        """Every request failing, but fewer than ``min_events`` in the long window (at most
+        half when it can, and at most 80%: counters count whole events, one a minute at least):
+        the tier stays silent where, with enough traffic, it fires. ``None`` when even one
+        event a minute fills the window past that."""
+        long = pair.window.long // 60
+        whole = max(1, pair.window.min_events // (2 * long))
+        if whole * long * 5 > pair.window.min_events * 4:
+            return None
+        per_minute = Decimal(whole)
+        history = max(10, long if long <= MAX_HISTORY else HEALTHY)
+        hold = -(-self._for(pair) // 60)
+        would_fire = history + _detect(Decimal(1), pair, history) + SMOOTHING + CHAIN_LAG + hold
+        segments = [Segment(history, per_minute, Decimal(0)),
+                    Segment(would_fire - history + 10, per_minute, per_minute)]
+        exprs = [self._tier_firing(pair, m, firing=False)
+                 for m in (would_fire, would_fire + 5, would_fire + 10)]
+        return self._group(f"{self.slo.name}: tier {pair.window.tier} stays silent with fewer "
+                           f"than {pair.window.min_events} events in its "
+                           f"{format_duration(pair.window.long)} window, all failing",
+                           segments, exprs=exprs)
 
     def absent_fires(self) -> Test:
         route = self.slo.alerting.absent
@@ -173,24 +233,22 @@ class SLOTests:
 
     def full_outage_annotations(self) -> Test:
         """Errors only, from the first minute: every window's ratio is exactly 1, so the
-        annotations' ``$value`` is known and the whole alert can be compared."""
-        checks: list[Test] = []
+        annotations' ``$value`` is known and every tier's whole alert can be compared."""
+        tiers = [p for p in self._testable(self.plan.page + self.plan.ticket)
+                 if RATE * p.window.long // 60 >= 2 * p.window.min_events]
         minutes = 10
-        for severity, route, pairs in (("page", self.slo.alerting.page, self.plan.page),
-                                       ("ticket", self.slo.alerting.ticket, self.plan.ticket)):
-            if self._testable(pairs):
-                at = minutes + route.for_ // 60
-                labels = {**self.static, **self._severity(severity), **dict(route.labels)}
-                check = _firing_exactly(route.name, at, labels,
-                                        self._annotations(route.name, "100%", labels))
-                same = [c for c in checks if (c["alertname"], c["eval_time"])
-                        == (check["alertname"], check["eval_time"])]
-                if same:  # one check per alert name and time lists every alert expected
-                    same[0]["exp_alerts"] += check["exp_alerts"]
-                else:
-                    checks.append(check)
-        end = minutes + max(self.slo.alerting.page.for_, self.slo.alerting.ticket.for_) // 60
-        segments = [Segment(end + 1, RATE, RATE)]
+        at = minutes + max([-(-self._for(p) // 60) for p in tiers], default=0)
+        by_name: dict[str, list[Test]] = {}
+        for pair in tiers:
+            labels = self._tier_labels(pair)
+            name = self._route(pair).name
+            by_name.setdefault(name, []).append(
+                {"exp_labels": labels,
+                 "exp_annotations": self._annotations(name, "100%", labels)})
+        # one check per alert name and time lists every alert expected
+        checks = [{"eval_time": _t(at), "alertname": name, "exp_alerts": alerts}
+                  for name, alerts in by_name.items()]
+        segments = [Segment(at + 1, RATE, RATE)]
         return self._group(f"{self.slo.name}: full outage from the start, whole alerts compared",
                            segments, alert_checks=checks)
 
@@ -341,12 +399,6 @@ class SLOTests:
         if exprs:
             test["promql_expr_test"] = exprs
         return test
-
-    def _distinct(self, pairs: tuple[Pair, ...]) -> list[Pair]:
-        seen: dict[Decimal, Pair] = {}
-        for p in sorted(pairs, key=lambda p: p.threshold, reverse=True):
-            seen.setdefault(p.threshold, p)
-        return list(seen.values())
 
     def _record_names(self) -> list[str]:
         return list(dict.fromkeys(r.record for r in self.rules.recordings))
