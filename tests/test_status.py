@@ -98,7 +98,7 @@ def test_a_spec_with_no_slos(tmp_path: Path, cli) -> None:
      "budget_used, burn_rate, sli_5m, sli_period, pages_firing, burn_rate_<window>)"),
     ("burn_rate_7h > 2", "'burn_rate_7h > 2': no SLO has the field 'burn_rate_7h' (known: "
      "budget_remaining, budget_used, burn_rate, burn_rate_1d, burn_rate_1h, burn_rate_2h, "
-     "burn_rate_3d, burn_rate_5m, burn_rate_6h, pages_firing, sli_5m, sli_period)"),
+     "burn_rate_2m, burn_rate_3d, burn_rate_5m, burn_rate_6h, pages_firing, sli_5m, sli_period)"),
 ])
 def test_malformed_fail_if_is_one_line_before_asking(cli, condition: str, message: str
                                                      ) -> None:

@@ -108,8 +108,8 @@ def chart(title: str, lines: list[Line], start: float, end: float, unit: str = "
     hi = max([*values, *(t.value for t in thresholds)], default=1.0) if y_max is None else y_max
     if y_min is None:
         lo = min(lo, 0.0)
-    if hi <= lo:
-        hi = lo + (abs(lo) or 1.0)
+    if hi - lo < 1e-9:  # a flat line (or one sample): give it a unit of room
+        hi = lo + 1.0
     step = _nice(hi - lo)
     lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
     x0, x1, y0, y1 = LEFT, WIDTH - RIGHT, HEIGHT - BOTTOM, TOP

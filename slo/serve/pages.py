@@ -87,8 +87,7 @@ def detail(api: PrometheusAPI, row: SLOStatus, at: float, range_name: str) -> De
     for w in sorted({BASE_WINDOW, *target.alert_windows}):
         points = ask(f"burn rate over {format_duration(w)}", target.burn_rate(w), start, step)
         burn_lines.append(Line(f"{format_duration(w)}", points))
-    tiers = [Threshold(f"{t.name}: {format_duration(t.long)}/{format_duration(t.short)} "
-                       f"at {t.factor}x",
+    tiers = [Threshold(f"{t.name}: {t.windows} at {t.factor}x",
                        float(t.factor)) for t in target.tiers]
     burn = chart(f"Burn rate per window, last {shown}", burn_lines, start, end,
                  unit="burn", thresholds=tiers)

@@ -49,6 +49,12 @@ class AlertView:
     page: bool
     delivery: str | None = None  # Alertmanager: active / silenced / inhibited / not received
     labels: tuple[tuple[str, str], ...] = ()
+    tier: str = ""  # the burn-rate tier (slo_tier), "" for other alerts
+
+    @property
+    def title(self) -> str:
+        """The alert as a person names it: a burn-rate alert's tier tells its pair."""
+        return f"{self.name}[{self.tier}]" if self.tier else self.name
 
 
 @dataclass(frozen=True)
@@ -203,7 +209,7 @@ def _matches(target: Target, group: GroupKey, labels: dict[str, str]) -> bool:
 def _is_page(target: Target, labels: dict[str, str]) -> bool:
     severity = labels.get(target.naming.severity or "severity") or labels.get("severity")
     return (labels.get("alertname") in target.page_alerts or severity == "page"
-            or labels.get("slo_tier", "").startswith("page"))
+            or labels.get(target.naming.tier, "").startswith("page"))
 
 
 def _alerts(target: Target, group: GroupKey, alerts: list[PromAlert],
@@ -223,11 +229,11 @@ def _alerts(target: Target, group: GroupKey, alerts: list[PromAlert],
     for m in am or []:
         if m.labels not in seen and _matches(target, group, m.labels):
             out.append(_view(target, m.labels, "firing", m.delivery))
-    return sorted(out, key=lambda v: (v.state != "firing", not v.page, v.name, v.labels))
+    return sorted(out, key=lambda v: (v.state != "firing", not v.page, v.title, v.labels))
 
 
 def _view(target: Target, labels: dict[str, str], state: str, delivery: str | None
           ) -> AlertView:
     severity = labels.get(target.naming.severity or "severity") or labels.get("severity", "")
     return AlertView(labels.get("alertname", "?"), state, severity, _is_page(target, labels),
-                     delivery, tuple(sorted(labels.items())))
+                     delivery, tuple(sorted(labels.items())), labels.get(target.naming.tier, ""))

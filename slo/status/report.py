@@ -106,7 +106,7 @@ def alert_text(row: SLOStatus) -> str:
     parts = []
     for a in row.alerts:
         extra = f", {a.delivery}" if a.delivery and a.delivery != "active" else ""
-        parts.append(f"{a.name} ({a.state}{extra})")
+        parts.append(f"{a.title} ({a.state}{extra})")
     return "; ".join(parts)
 
 
@@ -172,8 +172,9 @@ def as_json(snapshot: Snapshot, trips: list[Trip], unknown: list[Unknown]) -> st
             "burn_rate": _num(row.burn_rate.value),
             "burn_rates": {format_duration(w): _num(f.value) for w, f in row.burn_rates},
             "pages_firing": row.pages_firing,
-            "alerts": [{"alertname": a.name, "state": a.state, "severity": a.severity,
-                        "page": a.page, "delivery": a.delivery, "labels": dict(a.labels)}
+            "alerts": [{"alertname": a.name, "tier": a.tier or None, "state": a.state,
+                        "severity": a.severity, "page": a.page, "delivery": a.delivery,
+                        "labels": dict(a.labels)}
                        for a in row.alerts],
             "decision": decision(row),
             "runbook_url": row.target.slo.alerting.runbook_url or None,

@@ -30,17 +30,20 @@ class Query:
 
 @dataclass(frozen=True)
 class Tier:
-    """One burn-rate alert pair: its windows and the error ratio at which it fires."""
+    """One burn-rate alert tier: its windows and the error ratio at which it fires."""
 
+    name: str  # the alert's tier label, e.g. page-1h
     severity: str
     long: int
-    short: int
+    short: int  # == long for a single-window tier
     factor: Decimal
     threshold: Decimal  # error ratio, compared with >=
 
     @property
-    def name(self) -> str:
-        return f"{self.severity}-{format_duration(self.long)}"
+    def windows(self) -> str:
+        if self.short == self.long:
+            return format_duration(self.long)
+        return f"{format_duration(self.long)}/{format_duration(self.short)}"
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ class Target:
 
 
 def _tier(p: Pair) -> Tier:
-    return Tier(p.window.severity, p.window.long, p.window.short, p.window.factor, p.threshold)
+    w = p.window
+    return Tier(w.tier, w.severity, w.long, w.short, w.factor, p.threshold)
 
 
 def targets(specs: list[ServiceSpec], naming: Naming, step: int = PERIOD_STEP) -> list[Target]:
