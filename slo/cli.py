@@ -245,14 +245,17 @@ def validate_cmd(specs: tuple[str, ...]) -> None:
                    "URL when VictoriaMetrics serves the series).")
 @click.option("--output", type=click.Choice(("table", "json")), default="table",
               show_default=True)
+@click.option("--time", "at", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="UNIX_SECONDS",
+              help="Evaluate at this instant instead of now (every query uses it).")
 @click.option("--fail-if", "fail_if", multiple=True, metavar="'FIELD OP NUMBER'",
               help="Exit 1 when this holds for any SLO, e.g. 'budget_remaining < 0.2'; may be "
                    "repeated. Fields: budget_remaining, budget_used, burn_rate (5m), "
                    "burn_rate_<window> (each alert window), sli_5m, sli_period, pages_firing.")
 @_sloth_compat
 def status_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str | None,
-               alerts_url: str | None, output: str, fail_if: tuple[str, ...],
-               sloth_compat: bool) -> None:
+               alerts_url: str | None, output: str, at: float | None,
+               fail_if: tuple[str, ...], sloth_compat: bool) -> None:
     """Every SLO's error budget, burn rates and alerts, from the recorded series.
 
     Exit status: 0 healthy; 1 a --fail-if condition holds (the SLO is named); 2 the status
@@ -263,7 +266,7 @@ def status_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: st
     try:
         outcome = run_status(_load(specs), SLOTH if sloth_compat else NATIVE,
                              Sources(prometheus_url, alerts_url, alertmanager_url), output,
-                             fail_if, colour)
+                             fail_if, colour, at)
     except (UserError, Unavailable) as exc:
         problems = exc.problems if isinstance(exc, UserError) else [str(exc)]
         for problem in problems:

@@ -59,10 +59,13 @@ def snapshot(specs: list[ServiceSpec], naming: Naming, sources: Sources,
 
 
 def run(specs: list[ServiceSpec], naming: Naming, sources: Sources, output: str,
-        fail_if: tuple[str, ...], colour: bool) -> Outcome:
-    """Raises UserError (bad input) and api.Unavailable; the CLI maps both to exit 2."""
+        fail_if: tuple[str, ...], colour: bool, at: float | None = None) -> Outcome:
+    """Raises UserError (bad input) and api.Unavailable; the CLI maps both to exit 2.
+
+    Alerts are always the API's current ones (``/api/v1/alerts`` has no past); ``at`` moves
+    only the figures."""
     conditions = parse_fail_if(fail_if, slo_targets(specs, naming))
-    snap = snapshot(specs, naming, sources)
+    snap = snapshot(specs, naming, sources, at)
     trips, unknown = report.gate(snap, conditions)
     text = (report.as_json(snap, trips, unknown) if output == "json"
             else report.table(snap, colour))

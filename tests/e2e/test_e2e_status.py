@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -21,12 +23,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import bcrypt
+import httpx
 import pytest
 
 from demo import chaos, engines, procs
 from slo.status.report import percent
 from tests.e2e import browser
-from tests.e2e.e2e_fleet import E2E_SPEC, ROOT, Fleet, spawn, wait_for
+from tests.e2e.e2e_fleet import E2E_SPEC, ROOT, Fleet, spawn, wait_for, wait_tcp
 
 pytestmark = pytest.mark.e2e
 
@@ -270,6 +274,71 @@ def test_outage_trips_the_gate_and_pages_in_the_browser(
         assert f"{TICKET_10M} (firing, inhibited)" in table.stdout
     finally:
         chaos.clear(fleet.urls, fleet.token)
+
+
+def test_serve_takes_the_exporters_web_config(fleet: Fleet, tmp_path: Path) -> None:
+    """TLS and basic auth from the same web-config file the exporter reads: HTTPS only, 401
+    without the password, the page with it, the configured headers on every answer."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem"),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True)
+    hashed = bcrypt.hashpw(b"on-call", bcrypt.gensalt(rounds=4)).decode()
+    (tmp_path / "web.yml").write_text(
+        "tls_server_config: {cert_file: cert.pem, key_file: key.pem, min_version: TLS13}\n"
+        "http_server_config: {headers: {X-Frame-Options: deny}}\n"
+        f"basic_auth_users: {{ops: '{hashed}'}}\n")
+    port = procs.free_port()
+    child = spawn("slo-gen serve tls", [
+        sys.executable, *procs.SLO_GEN, "serve", str(E2E_SPEC), "--prometheus", fleet.prom.base,
+        "--listen", f"127.0.0.1:{port}", "--web-config", str(tmp_path / "web.yml")],
+        tmp_path / "serve.log")
+    try:
+        wait_tcp(child, port)
+        url = f"https://127.0.0.1:{port}/"
+        ctx = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        with httpx.Client(verify=ctx, timeout=10, trust_env=False) as client:
+            anonymous = client.get(url)
+            wrong = client.get(url, auth=("ops", "guess"))
+            right = client.get(url, auth=("ops", "on-call"))
+        assert anonymous.status_code == wrong.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith("Basic")
+        assert right.status_code == 200 and f'data-slo="{SLO}"' in right.text
+        assert {r.headers["x-frame-options"] for r in (anonymous, right)} == {"deny"}
+        old = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        old.maximum_version = ssl.TLSVersion.TLSv1_2  # the config's min_version refuses it
+        with pytest.raises(httpx.ConnectError), httpx.Client(verify=old, timeout=10) as c:
+            c.get(url, auth=("ops", "on-call"))
+        with pytest.raises(httpx.HTTPError):  # no plain HTTP on the TLS port
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=5).raise_for_status()
+    finally:
+        procs.stop(child, timeout=5)
+
+
+def test_colour_on_a_terminal_only_and_never_with_no_color(fleet: Fleet) -> None:
+    def on_a_terminal(env: dict[str, str]) -> str:
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen([sys.executable, *procs.SLO_GEN, "status", str(E2E_SPEC),
+                                 "--prometheus", fleet.prom.base], stdout=follower,
+                                stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+        os.close(follower)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        proc.wait(timeout=60)
+        os.close(leader)
+        return out.decode()
+
+    plain = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    assert "\x1b[32m" in on_a_terminal(plain)  # green: within the objective
+    assert "\x1b[" not in on_a_terminal({**plain, "NO_COLOR": "1"})
 
 
 def test_stopped_prometheus_is_exit_2_never_healthy(fleet: Fleet, page: str) -> None:
