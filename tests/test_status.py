@@ -59,6 +59,18 @@ def test_unreachable_url_is_exit_2_one_line(cli) -> None:
     assert result.stderr == f"error: {url}/api/v1/alerts: cannot connect: Connection refused\n"
 
 
+@pytest.mark.parametrize("url", ["localhost:9090", "http://", "ftp://127.0.0.1/"])
+def test_a_url_that_is_not_http_is_one_line(cli, url: str) -> None:
+    result = _status(cli, "--prometheus", url)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"error: --prometheus {url!r}: not an http:// or https:// URL "
+                             "with a host (e.g. http://127.0.0.1:9090)\n")
+    result = cli.invoke(main, ["serve", "--prometheus", url])
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: --prometheus {url!r}: not an http:// or https:// URL "
+                             "with a host (e.g. http://127.0.0.1:9090)\n")
+
+
 def test_a_web_page_is_not_a_prometheus(cli, web_page: str) -> None:
     result = _status(cli, "--prometheus", web_page + "/ok")
     assert (result.exit_code, result.stdout) == (2, "")

@@ -14,7 +14,8 @@ from exporter.webconfig import WebConfig, load_web_config
 from slo.errors import Problem, UserError
 from slo.model.naming import Naming
 from slo.model.spec import ServiceSpec
-from slo.status.run import Sources, slo_targets
+from slo.status.api import Unavailable
+from slo.status.run import Sources, check_sources, slo_targets
 
 
 def launch(specs: list[ServiceSpec], naming: Naming, sources: Sources, listen: str,
@@ -25,6 +26,10 @@ def launch(specs: list[ServiceSpec], naming: Naming, sources: Sources, listen: s
         raise UserError(Problem("--listen", "", str(exc))) from None
     config = load_web_config(web_config) if web_config else WebConfig()
     slo_targets(specs, naming)
+    try:
+        check_sources(sources)
+    except Unavailable as exc:
+        raise UserError(str(exc)) from None
     try:
         from slo.serve.app import create_app
         from slo.serve.server import serve

@@ -60,6 +60,15 @@ class AMAlert:
         return self.state
 
 
+def check_url(base: str, option: str) -> str:
+    """An API base URL as given on the command line: http(s)://host[:port][/prefix]."""
+    parts = urllib.parse.urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Unavailable(f"{option} {base!r}: not an http:// or https:// URL with a host "
+                          "(e.g. http://127.0.0.1:9090)")
+    return base.rstrip("/")
+
+
 def _get(base: str, path: str, params: dict[str, str] | None = None) -> Any:
     url = base.rstrip("/") + path
     if params:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from slo.model.durations import format_duration
 from slo.model.naming import Naming
 from slo.model.windows import BASE_WINDOW
+from slo.rules.plan import PERIOD_STEP
 from slo.status.api import AMAlert, PromAlert, PrometheusAPI, Sample
 from slo.status.targets import Query, Target
 
@@ -155,9 +156,10 @@ def _rows(target: Target, answers: dict[str, list[Sample]], alerts: list[PromAle
                 return ("no traffic yet: the SLI's counters have no samples "
                         f"({target.total_rate} is absent)")
             if window == target.slo.period and not stepped_ran:
-                return (f"the period step has not been evaluated yet (its group "
-                        f"slo-{target.service}-{target.slo.name}-period runs every "
-                        f"{format_duration(target.plan.period_step or 0)})")
+                return (f"the period step has not been evaluated yet (group "
+                        f"slo-{target.service}-{target.slo.name}-period has recorded no step "
+                        f"sums; it runs once a step, {format_duration(PERIOD_STEP)} unless "
+                        "rendered with another --period-step)")
             return f"no requests in the last {format_duration(window)}"
 
         ratio_5m = windows[BASE_WINDOW].get(g)

@@ -39,6 +39,14 @@ class Outcome:
     code: int
 
 
+def check_sources(sources: Sources) -> None:
+    api.check_url(sources.prometheus, "--prometheus")
+    if sources.alerts:
+        api.check_url(sources.alerts, "--alerts-api")
+    if sources.alertmanager:
+        api.check_url(sources.alertmanager, "--alertmanager")
+
+
 def slo_targets(specs: list[ServiceSpec], naming: Naming) -> list[Target]:
     found = targets(specs, naming)
     if not found:
@@ -64,6 +72,7 @@ def run(specs: list[ServiceSpec], naming: Naming, sources: Sources, output: str,
 
     Alerts are always the API's current ones (``/api/v1/alerts`` has no past); ``at`` moves
     only the figures."""
+    check_sources(sources)
     conditions = parse_fail_if(fail_if, slo_targets(specs, naming))
     snap = snapshot(specs, naming, sources, at)
     trips, unknown = report.gate(snap, conditions)

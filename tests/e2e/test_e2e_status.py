@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import shutil
 import ssl
 import subprocess
@@ -337,7 +338,8 @@ def test_colour_on_a_terminal_only_and_never_with_no_color(fleet: Fleet) -> None
         return out.decode()
 
     plain = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    assert "\x1b[32m" in on_a_terminal(plain)  # green: within the objective
+    coloured = on_a_terminal(plain)
+    assert re.search(r"\x1b\[3[123]m" + re.escape(SLO), coloured), coloured  # the row's state
     assert "\x1b[" not in on_a_terminal({**plain, "NO_COLOR": "1"})
 
 

@@ -118,8 +118,9 @@ def test_the_period_step_not_evaluated_yet(hourly_step_fleet: Fleet) -> None:
                                          at=doc["time"])  # type: ignore[index]
     if steps:
         pytest.skip("the hourly step group happened to run within a minute of its start")
-    reason = ("the period step has not been evaluated yet (its group "
-              "slo-orchestrator-requests-availability-period runs every 1h)")
+    reason = ("the period step has not been evaluated yet (group "
+              "slo-orchestrator-requests-availability-period has recorded no step sums; it "
+              "runs once a step, 15m unless rendered with another --period-step)")
     assert {k: v for k, v in row["missing"].items() if k in ("sli_period", "budget_used")} == {
         "sli_period": reason, "budget_used": reason}
     assert "sli_5m" not in row["missing"] and "burn_rate" not in row["missing"]
