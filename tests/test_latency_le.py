@@ -59,3 +59,30 @@ def test_the_bucket_is_found_as_any_engine_stores_it(tmp_path: Path, cli, every_
     proc = subprocess.run([every_promtool, "test", "rules", str(path)], capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _validate(tmp_path: Path, cli, le: object, buckets: object) -> tuple[int, list[str], str]:
+    doc = yaml.safe_load(yaml.safe_dump(SPEC))
+    doc["slos"][0]["sli"]["latency"].update({"le": le, "buckets": buckets})
+    spec = write(tmp_path / "b.yaml", doc)
+    result = cli.invoke(main, ["validate", spec])
+    return result.exit_code, result.stderr.strip().splitlines(), spec
+
+
+@pytest.mark.parametrize("le", [1, 1.0, "1e0", "1.00", 0.5])
+def test_a_threshold_on_a_declared_bound_validates_whatever_its_spelling(
+        tmp_path: Path, cli, le: object) -> None:
+    assert _validate(tmp_path, cli, le, [0.1, 0.5, "1.0", 2.5])[0] == 0
+
+
+def test_a_threshold_off_the_declared_bounds_is_an_error_naming_le(tmp_path: Path, cli) -> None:
+    code, lines, spec = _validate(tmp_path, cli, 0.3, [0.1, 0.25, 0.5, 1])
+    assert code == 1
+    assert lines == [f"error: {spec}: slos[0].sli.latency.le: 0.3 is not a bucket bound of the "
+                     "histogram (buckets: 0.1, 0.25, 0.5, 1): no bucket counts the requests at "
+                     "or under it"]
+    code, lines, spec = _validate(tmp_path, cli, 0.5, [1, 0.5])
+    assert lines == [f"error: {spec}: slos[0].sli.latency.buckets: must list the bucket bounds "
+                     "in seconds, positive and ascending"]
+    code, lines, spec = _validate(tmp_path, cli, 0.5, "0.5")
+    assert lines == [f"error: {spec}: slos[0].sli.latency.buckets: must be a list, got a string"]

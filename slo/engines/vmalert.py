@@ -6,7 +6,8 @@ each test file (in a scratch directory, next to copies of its rule files) takes 
 - expression tests are called ``metricsql_expr_test`` (``promql_expr_test`` is unknown there);
 - every alert test names the rule group of its alert (``groupname``), found in the rule files;
 - vmalert's ``ALERTS`` series carry an ``alertgroup`` label, which expected samples of an
-  expression that selects ``ALERTS`` gain (the group of the alert the expression names).
+  expression that selects ``ALERTS`` gain (the group of the alert the expression names; not
+  an aggregation over it, whose result has no labels).
 
 What remains different is MetricsQL's semantics (``rate`` does not extrapolate, windows look
 back differently at their start); docs/engines.md lists what that changes in the generated
@@ -70,8 +71,10 @@ def convert(doc: dict[str, Any], groups: dict[str, str]) -> dict[str, Any]:
 
 
 def _alerts_expr(case: dict[str, Any], groups: dict[str, str]) -> dict[str, Any]:
-    m = _ALERTNAME.search(str(case.get("expr", "")))
-    if m is None or m[1] not in groups:
+    expr = str(case.get("expr", ""))
+    m = _ALERTNAME.search(expr)
+    # only a bare ALERTS selector keeps the label; an aggregation (count(ALERTS{...})) drops it
+    if m is None or m[1] not in groups or not expr.lstrip().startswith("ALERTS{"):
         return case
     label = f'alertgroup="{groups[m[1]]}"'
     samples = []

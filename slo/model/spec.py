@@ -150,11 +150,27 @@ class ExtraSeries:
 
 
 @dataclass(frozen=True)
+class TestInput:
+    """One series an extra alert's test feeds instead of the SLI: a counter (a ``_total`` name,
+    values in events per minute) or a gauge (values as levels), healthy and then in trouble."""
+
+    selector: Selector
+    healthy: Decimal
+    trouble: Decimal
+
+    @property
+    def counter(self) -> bool:
+        return self.selector.metric.endswith("_total")
+
+
+@dataclass(frozen=True)
 class AlertTest:
-    """How the generated promtool test makes an extra alert fire: an error ratio held for a time."""
+    """How the generated promtool test makes an extra alert fire: an error ratio of the SLI held
+    for a time, or, for an alert on other series (a dependency's), those series' values."""
 
     error_ratio: Decimal
     firing_after: int  # seconds after the errors start
+    inputs: tuple[TestInput, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from slo.model.conditions import ConditionError, Decision, parse_condition
 from slo.model.naming import RESERVED
+from slo.model.numbers import format_number
 from slo.model.placeholders import PlaceholderError, parse_placeholders
 from slo.model.selectors import METRIC_NAME, Selector, SelectorError, parse_selector
 from slo.model.spec import (
@@ -23,6 +24,7 @@ from slo.model.spec import (
     ExtraSeries,
     LatencySLI,
     ServiceSpec,
+    TestInput,
     error_budget,
 )
 from slo.readers import tiers
@@ -132,9 +134,10 @@ def _sli(fields: Fields, value: Any, path: str) -> EventsSLI | LatencySLI | None
             return None
         return EventsSLI(errors, total)
     p = join(path, "latency")
-    lat = fields.mapping(m["latency"], p, required=("histogram", "le"))
+    lat = fields.mapping(m["latency"], p, required=("histogram", "le"), optional=("buckets",))
     if lat is None:
         return None
+    buckets = _buckets(fields, lat.get("buckets"), join(p, "buckets"))
     hist = _selector(fields, lat.get("histogram"), join(p, "histogram"))
     le = fields.number(lat.get("le"), join(p, "le"))
     if hist is not None and any(mt.label == "le" for mt in hist.matchers):
@@ -143,12 +146,36 @@ def _sli(fields: Fields, value: Any, path: str) -> EventsSLI | LatencySLI | None
     if le is not None and le <= 0:
         fields.fail(join(p, "le"), "must be a positive bucket bound in seconds")
         return None
+    if le is not None and buckets and le not in buckets:
+        fields.fail(join(p, "le"), f"{format_number(le)} is not a bucket bound of the histogram "
+                    f"(buckets: {', '.join(format_number(b) for b in buckets)}): no bucket "
+                    "counts the requests at or under it")
+        return None
     if hist is None or le is None:
         return None
     if hist.metric.endswith(("_bucket", "_count", "_sum")):
         fields.fail(join(p, "histogram"), "give the histogram's base name, without _bucket/_count")
         return None
     return LatencySLI(hist, float(le))
+
+
+def _buckets(fields: Fields, value: Any, path: str) -> list[Decimal]:
+    """The histogram's bucket bounds as instrumented (optional): when given, ``le`` must be one
+    of them, compared as numbers (``1``, ``1.0`` and ``1e0`` are one bound, as Prometheus 3
+    stores them)."""
+    if value is None:
+        return []
+    items = fields.sequence(value, path)
+    if items is None:
+        return []
+    bounds = [fields.number(v, join(path, i)) for i, v in enumerate(items)]
+    if any(b is None for b in bounds):
+        return []
+    out = [b for b in bounds if b is not None]
+    if not out or any(b <= 0 for b in out) or out != sorted(set(out)):
+        fields.fail(path, "must list the bucket bounds in seconds, positive and ascending")
+        return []
+    return out
 
 
 def _alerting(fields: Fields, value: Any, path: str, base_name: str, objective: Decimal,
@@ -243,14 +270,50 @@ def _alert(fields: Fields, value: Any, path: str) -> ExtraAlert | None:
 
 
 def _alert_test(fields: Fields, value: Any, path: str) -> AlertTest | None:
-    m = fields.mapping(value, path, optional=("error_ratio", "firing_after"))
+    m = fields.mapping(value, path, optional=("error_ratio", "firing_after", "inputs"))
     if m is None:
         return None
+    inputs: list[TestInput] = []
+    if "inputs" in m:
+        if "error_ratio" in m:
+            fields.fail(path, "give either 'error_ratio' (of the SLI) or 'inputs', not both")
+            return None
+        inputs = _test_inputs(fields, m["inputs"], join(path, "inputs"))
     ratio = fields.number(m.get("error_ratio", 1), join(path, "error_ratio"))
     if ratio is not None and not Decimal(0) < ratio <= 1:
         fields.fail(join(path, "error_ratio"), "must be a ratio, 0 < x <= 1")
         return None
     after = fields.duration(m.get("firing_after", DEFAULT_TEST_AFTER), join(path, "firing_after"))
-    if ratio is None or after is None:
+    if ratio is None or after is None or ("inputs" in m and not inputs):
         return None
-    return AlertTest(ratio, after)
+    return AlertTest(ratio, after, tuple(inputs))
+
+
+def _test_inputs(fields: Fields, value: Any, path: str) -> list[TestInput]:
+    """``{selector: {healthy: N, trouble: N}}``: counters (``_total``) in events per minute,
+    gauges as levels."""
+    m = fields.mapping(value, path, optional=tuple(k for k in value if isinstance(k, str))
+                       if isinstance(value, dict) else ())
+    if m is None:
+        return []
+    if not m:
+        fields.fail(path, "must name at least one series")
+        return []
+    out: list[TestInput] = []
+    for key, levels in m.items():
+        p = join(path, key)
+        sel = _selector(fields, key, p)
+        lv = fields.mapping(levels, p, required=("healthy", "trouble"))
+        if sel is None or lv is None:
+            continue
+        healthy = fields.number(lv.get("healthy"), join(p, "healthy"))
+        trouble = fields.number(lv.get("trouble"), join(p, "trouble"))
+        if healthy is None or trouble is None:
+            continue
+        if sel.metric.endswith("_total") and (
+                min(healthy, trouble) < 0 or healthy != healthy.to_integral_value()
+                or trouble != trouble.to_integral_value()):
+            fields.fail(p, "a counter's values are whole events per minute, 0 or more")
+            continue
+        out.append(TestInput(sel, healthy, trouble))
+    return out if len(out) == len(m) else []

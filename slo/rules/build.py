@@ -180,7 +180,8 @@ def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
     rules.append(_alert(slo.alerting.absent, promql.absent_data(slo.sli), static,
                         absent_annotations(p), "absent"))
     for extra in slo.alerts:
-        annotations = {**dict(extra.annotations), "runbook_url": slo.alerting.runbook_url}
+        # the alert's own runbook (a dependency's) wins over the SLO's
+        annotations = {"runbook_url": slo.alerting.runbook_url, **dict(extra.annotations)}
         annotations = {k: annotations[k] for k in sorted(annotations, key=_annotation_order)}
         rules.append(Alert(extra.alert, expand_placeholders(extra.expr, p, ident),
                            _escaped(dict(extra.labels)), _pairs(_drop_empty(annotations)),

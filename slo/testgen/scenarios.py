@@ -16,7 +16,7 @@ from typing import Any
 from slo.model.durations import format_duration
 from slo.model.naming import NATIVE, Naming
 from slo.model.numbers import format_number
-from slo.model.spec import AlertRoute, EventsSLI, GoodEventsSLI, LatencySLI
+from slo.model.spec import AlertRoute, EventsSLI, GoodEventsSLI, LatencySLI, TestInput
 from slo.model.windows import BASE_WINDOW
 from slo.rules import promql
 from slo.rules.model import ServiceRules, SLORules
@@ -268,8 +268,12 @@ class SLOTests:
         at = HEALTHY + after
         expr = next(a.expr for a in self.rules.alerts if a.alert == extra.alert)
         inferred = self._result_labels(expr)
-        test = self._group(f"{self.slo.name}: {extra.alert} fires at {_pct(ratio)} errors",
-                           segments, alert_checks=[_silent(extra.alert, HEALTHY - 1)])
+        if extra.test.inputs:
+            test = self._inputs_group(extra.alert, extra.test.inputs, after)
+            inferred = None
+        else:
+            test = self._group(f"{self.slo.name}: {extra.alert} fires at {_pct(ratio)} errors",
+                               segments, alert_checks=[_silent(extra.alert, HEALTHY - 1)])
         if inferred is not None:
             labels = {**inferred, **dict(extra.labels)}
             test["promql_expr_test"] = [_firing(extra.alert, at, labels)]
@@ -278,6 +282,25 @@ class SLOTests:
                 "expr": f'count(ALERTS{{alertname="{extra.alert}",alertstate="firing"}})',
                 "eval_time": _t(at), "exp_samples": [{"labels": "{}", "value": 1}]}]
         return test
+
+    def _inputs_group(self, alert: str, inputs: tuple[TestInput, ...], after: int) -> Test:
+        """The spec's own input series: healthy for an hour (the alert stays silent), then in
+        trouble for ``after`` minutes and one more."""
+        series = []
+        for i in inputs:
+            h, t = _num(i.healthy), _num(i.trouble)
+            if i.counter:
+                first = _num(i.healthy * (HEALTHY - 1) + i.trouble)
+                text = f"0+{h}x{HEALTHY - 1} {first}+{t}x{after}"
+            else:
+                text = f"{h}x{HEALTHY - 1} {t}x{after}"
+            series.append({"series": i.selector.render(), "values": text})
+        return {"name": f"{self.slo.name}: {alert} fires when "
+                        + ", ".join(f"{i.selector.render()} goes from {_num(i.healthy)} to "
+                                    f"{_num(i.trouble)}{' a minute' if i.counter else ''}"
+                                    for i in inputs),
+                "interval": INTERVAL, "input_series": series,
+                "alert_rule_test": [_silent(alert, HEALTHY - 1)]}
 
     def within_objective(self) -> Test:
         """A calm error ratio for three hours: nothing may fire, ever."""
@@ -506,6 +529,10 @@ def _labels_text(labels: dict[str, str]) -> str:
 
 def _t(minutes: int) -> str:
     return format_duration(minutes * 60) if minutes > 0 else "0s"
+
+
+def _num(value: Decimal) -> str:
+    return format_number(value)
 
 
 def _pct(ratio: Decimal) -> str:
