@@ -198,8 +198,7 @@ def test_healthy_page_in_a_browser(fleet: Fleet, page: str, tmp_path: Path) -> N
                       "Burn rate per window, last 1h"]
     assert len([e for e in detail if e.tag == "svg"]) == 3
     thresholds = [e.text for e in detail if e.tag == "text" and "at" in e.text]
-    assert thresholds == ["page-4m: 4m/2m at 14.4x", "page-outage: 2m at 40x",
-                          "page-fast: 2m at 6x", "ticket-10m: 10m/2m at 1x"]
+    assert thresholds == ["page-4m: 4m/2m at 14.4x", "ticket-10m: 10m/2m at 1x"]
     queries = [e.text for e in detail if e.tag == "code"]
     assert f"slo:period_error_budget_remaining:ratio{IDENT}" in queries
     assert "UTC" in next(e.text for e in detail if e.attrs.get("id") == "updated")
