@@ -8,6 +8,7 @@ spec's ``decisions:`` and the charts' geometry.
 from __future__ import annotations
 
 import http.server
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -200,3 +201,14 @@ def test_chart_points_stay_inside_the_plot(points, thresholds) -> None:
     labels = [t.text for t in c.y_ticks]
     assert len(labels) == len(set(labels)), labels  # neighbouring ticks never read the same
     assert c.empty == (not pts)
+
+
+def test_serve_without_the_serve_extra_says_which_to_install(cli, monkeypatch) -> None:
+    """No Starlette: one line naming the extra, before anything listens."""
+    monkeypatch.setitem(sys.modules, "starlette", None)  # import starlette -> ImportError
+    for name in [m for m in sys.modules if m.startswith(("starlette.", "slo.serve.app"))]:
+        monkeypatch.delitem(sys.modules, name)
+    result = cli.invoke(main, ["serve", "--prometheus", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert result.stderr == ("error: slo-gen serve needs Starlette and uvicorn (starlette is "
+                             "missing): pip install 'orchestrator-slo[serve]'\n")

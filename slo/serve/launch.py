@@ -34,7 +34,8 @@ def launch(specs: list[ServiceSpec], naming: Naming, sources: Sources, listen: s
         from slo.serve.app import create_app
         from slo.serve.server import serve
     except ImportError as exc:
-        raise UserError(f"slo-gen serve needs Starlette and uvicorn ({exc.name} is missing): "
+        missing = (exc.name or "a module").split(".")[0]
+        raise UserError(f"slo-gen serve needs Starlette and uvicorn ({missing} is missing): "
                         "pip install 'orchestrator-slo[serve]'") from None
     app = create_app(specs, naming, sources, config, refresh)
     scheme = "https" if config.tls else "http"
