@@ -100,3 +100,22 @@ def test_pre_commit_hooks_run_from_this_repository(tmp_path: Path) -> None:
     assert stale.returncode == 1, stale.stdout + stale.stderr
     assert "-    expr: vector(0.994)\n+    expr: vector(0.995)\n" in stale.stdout, stale.stdout
     assert "stale: run `slo-gen render -o rules`" in stale.stdout
+
+
+def test_the_documented_ci_job_validates_checks_drift_and_runs_check_and_test() -> None:
+    """docs/ci.md's GitHub Actions job is valid YAML and runs, in order, the four steps."""
+    import re
+
+    import yaml
+
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    (workflow,) = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "jobs:" in b]
+    doc = yaml.safe_load(workflow)
+    (job,) = doc["jobs"].values()
+    runs = [step["run"].split()[:3] for step in job["steps"] if "run" in step
+            and step["run"].startswith("slo-gen")]
+    assert runs == [["slo-gen", "validate", "slo/orchestrator.yaml"],
+                    ["slo-gen", "render", "slo/orchestrator.yaml"],
+                    ["slo-gen", "check", "rules/*.rules.yml"],
+                    ["slo-gen", "test", "rules/*.test.yml"]]
+    assert any("--check" in step.get("run", "") for step in job["steps"])
