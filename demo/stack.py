@@ -62,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
                    help="VictoriaMetrics port with --engine victoriametrics (default 8428)")
     p.add_argument("--vmalert-port", type=int, default=8880,
                    help="vmalert port with --engine victoriametrics (default 8880)")
+    p.add_argument("--status-port", type=int, default=9099,
+                   help="the status page's port (slo-gen serve; default 9099)")
     p.add_argument("--prometheus", default=None, metavar="PATH",
                    help="the prometheus binary (default: $PROMETHEUS, else Prometheus 3.5 from "
                         "`make engines` (.tools/engines.env), else prometheus on PATH)")
@@ -93,6 +95,7 @@ def _check_ports(stack: Stack) -> None:
     ports = [("--port", args.port + i) for i in range(n)]
     ports += [("--metrics-port", p) for p in stack.metrics_ports]
     ports += [("--prometheus-port", args.prometheus_port + i) for i in range(n)]
+    ports.append(("--status-port", args.status_port))
     if stack.global_view:
         ports += [("--victoriametrics-port", args.victoriametrics_port),
                   ("--vmalert-port", args.vmalert_port)]
@@ -120,6 +123,7 @@ class Stack:
         # where the runbook's queries go: Prometheus, or VictoriaMetrics for the global view
         self.prom_url = (f"http://127.0.0.1:{args.victoriametrics_port}" if self.global_view
                          else f"http://127.0.0.1:{args.prometheus_port}")
+        self.status_url = f"http://127.0.0.1:{args.status_port}"
         self.versions: list[str] = []
 
     def start(self) -> None:
@@ -162,6 +166,15 @@ class Stack:
                 f"127.0.0.1:{args.prometheus_port}"), logs / "prometheus.log")
             procs.wait_http(prom, self.prom_url + "/-/ready", timeout=60)
             self.versions = [self.prometheus.describe()]
+
+        # the status page reads the same API as the runbook's queries; alerts from vmalert in
+        # the global view (VictoriaMetrics itself serves no alerts)
+        status = self._spawn("status-page", [
+            sys.executable, *procs.SLO_GEN, "serve", *args.spec, "--prometheus", self.prom_url,
+            *(["--alerts-api", self.vmalert_url] if self.global_view else []),
+            "--listen", f"127.0.0.1:{args.status_port}", "--refresh", "10"],
+            logs / "status-page.log")
+        procs.wait_http(status, self.status_url + "/healthz")
 
         if not args.no_traffic:
             self._spawn("traffic", [
@@ -210,6 +223,9 @@ class Stack:
             ]
         else:
             lines.append(f"  Prometheus     {prom}   (alerts: {prom}/alerts, rules: {prom}/rules)")
+        lines.append(f"  status page    {self.status_url}   (slo-gen serve: error budgets, burn "
+                     "rates, alerts; also: slo-gen status --prometheus "
+                     f"{prom}{' --alerts-api ' + self.vmalert_url if self.global_view else ''})")
         lines += [f"  engine         {v}" for v in self.versions]
         lines += [
             f"  logs, config   {self.var}",
