@@ -71,6 +71,7 @@ typecheck: venv
 
 rules: venv
 	$(BIN)/slo-gen render -o rules
+	$(BIN)/slo-gen alertmanager -o rules/alertmanager.yml
 
 golden: venv
 	$(BIN)/python -m tests.golden_files

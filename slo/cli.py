@@ -19,11 +19,12 @@ from typing import Any
 
 import click
 
-from slo.engines import promtool, vmalert
+from slo.engines import alertmanager, promtool, vmalert
 from slo.errors import Problem, UserError
 from slo.model.durations import format_duration, parse_duration
 from slo.model.naming import NATIVE, SLOTH
 from slo.model.spec import ServiceSpec
+from slo.outputs.alertmanager import build_config, render_config
 from slo.outputs.dashboard import render_dashboard
 from slo.outputs.drift import drift
 from slo.outputs.formats import FORMATS, PARTIAL_RESPONSE, Options, render
@@ -235,6 +236,61 @@ def dashboard_cmd(specs: tuple[str, ...], output: str, sloth_compat: bool) -> No
         click.echo(f"wrote {path}", err=True)
 
 
+@main.command("alertmanager")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
+              help="The configuration file; its routing and inhibition tests go beside it as "
+                   "<stem>.test.yml (run them with `slo-gen test`). '-' writes the "
+                   "configuration to stdout.")
+@click.option("--fragment", is_flag=True,
+              help="Only the route subtree (`routes`) and `inhibit_rules`, to merge into an "
+                   "existing configuration that defines the receivers.")
+@click.option("--webhook-url", metavar="TEMPLATE", default=None,
+              help="Every receiver's webhook URL; {receiver} is replaced by the receiver's "
+                   "name (e.g. http://127.0.0.1:9095/notify/{receiver}). Default: a "
+                   "placeholder that reaches nothing. A URL with a password is refused.")
+@click.option("--no-check", is_flag=True,
+              help="Skip `amtool check-config` before writing (it runs when amtool exists).")
+@click.option("--amtool", "amtool_path", metavar="PATH", default=None,
+              help="The amtool to check with (default: $AMTOOL, else the newest found).")
+@_sloth_compat
+@_user_errors
+def alertmanager_cmd(specs: tuple[str, ...], output: str, fragment: bool,
+                     webhook_url: str | None, no_check: bool, amtool_path: str | None,
+                     sloth_compat: bool) -> None:
+    """Render an Alertmanager configuration for SPEC files: receivers by severity, a route per
+    service grouped by SLO, and inhibit rules (a page inhibits its SLO's tickets, a faster
+    page tier a slower one, the runbook's P1 its warnings, and the spec's own)."""
+    naming = SLOTH if sloth_compat else NATIVE
+    config = build_config(build_services(_load(specs), naming), naming)
+    name = "alertmanager.yml" if output == "-" else Path(output).name
+    files = render_config(config, webhook_url, fragment, name)
+    if not no_check:
+        _precheck_alertmanager(files, amtool_path)
+    if output == "-":
+        click.echo(files[0].text, nl=False)
+        return
+    for path in write_atomically(Path(output).parent, files):
+        click.echo(f"wrote {path}", err=True)
+
+
+def _precheck_alertmanager(files: list[Rendered], amtool_path: str | None) -> None:
+    try:
+        binary = alertmanager.amtool(amtool_path)
+    except UserError:
+        if amtool_path:
+            raise
+        click.echo("note: amtool not found, the configuration was not checked", err=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="slo-gen-") as tmp:
+        for f in files:
+            (Path(tmp) / f.name).write_text(f.text, encoding="utf-8")
+        result = alertmanager.check_test_file(str(Path(tmp) / files[1].name), binary)
+        if not result.ok:
+            raise UserError(f"rendered configuration failed amtool check-config (nothing "
+                            f"written):\n{result.output}")
+
+
 @main.command("validate")
 @click.argument("specs", nargs=-1, metavar="[SPEC]...")
 @_user_errors
@@ -369,26 +425,61 @@ def check_cmd(files: tuple[str, ...], promtool_path: str | None) -> None:
 @click.option("--vmalert-tool", "vmalert_tool_path", metavar="PATH", default=None,
               help="The vmalert-tool to run with --engine vmalert (default: $VMALERT_TOOL, "
                    "else the one on PATH or in .tools/).")
+@click.option("--amtool", "amtool_path", metavar="PATH", default=None,
+              help="The amtool for Alertmanager test files (default: $AMTOOL, else the "
+                   "newest found).")
+@click.option("--alertmanager", "alertmanager_path", metavar="PATH", default=None,
+              help="The Alertmanager that runs the inhibition cases (default: $ALERTMANAGER, "
+                   "else the newest found; without one they are skipped with a note).")
 @_user_errors
 def test_cmd(files: tuple[str, ...], engine: str, promtool_path: str | None,
-             vmalert_tool_path: str | None) -> None:
-    """Run the rule unit tests in FILES (default rules/*.test.yml) on a real engine.
+             vmalert_tool_path: str | None, amtool_path: str | None,
+             alertmanager_path: str | None) -> None:
+    """Run the rule unit tests in FILES (default rules/*.test.yml) on a real engine, and the
+    routing and inhibition tests of Alertmanager test files (`slo-gen alertmanager`).
 
     Supported engines: Prometheus' promtool (3.x and 2.x; the newest found is the default)
-    and VictoriaMetrics' vmalert-tool. Prints which binary ran and its version first.
+    and VictoriaMetrics' vmalert-tool; amtool and Alertmanager for Alertmanager test files.
+    Prints which binary ran and its version first.
     """
     paths = _files(files, "*.test.yml")
-    if engine == "vmalert":
-        _report(vmalert.run_rule_tests(paths, vmalert.vmalert_tool(vmalert_tool_path)))
-    else:
-        _report(promtool.run_rule_tests(paths, promtool.promtool(promtool_path)))
+    am_paths = [p for p in paths if alertmanager.is_test_file(p)]
+    rule_paths = [p for p in paths if p not in am_paths]
+    ok = True
+    if rule_paths:
+        if engine == "vmalert":
+            result = vmalert.run_rule_tests(rule_paths, vmalert.vmalert_tool(vmalert_tool_path))
+        else:
+            result = promtool.run_rule_tests(rule_paths, promtool.promtool(promtool_path))
+        ok = _report(result, exit_on_failure=False)
+    if am_paths:
+        ok = _alertmanager_tests(am_paths, amtool_path, alertmanager_path,
+                                 explicit=bool(files)) and ok
+    if not ok:
+        sys.exit(1)
 
 
-def _report(result: promtool.Result) -> None:
+def _alertmanager_tests(paths: list[str], amtool_path: str | None,
+                        alertmanager_path: str | None, explicit: bool) -> bool:
+    try:
+        tool = alertmanager.amtool(amtool_path)
+    except UserError:
+        if explicit or amtool_path:
+            raise
+        click.echo(f"note: amtool not found, {', '.join(paths)} not run", err=True)
+        return True
+    server = alertmanager.alertmanager(alertmanager_path) if alertmanager_path else None
+    result = alertmanager.run_tests(paths, tool, server)
+    click.echo(result.output)
+    return result.ok
+
+
+def _report(result: promtool.Result, exit_on_failure: bool = True) -> bool:
     click.echo(f"engine: {result.engine.describe()}")
     click.echo(result.output)
-    if not result.ok:
+    if not result.ok and exit_on_failure:
         sys.exit(1)
+    return result.ok
 
 
 if __name__ == "__main__":  # `python -m slo.cli ...`, as the docs run it from a checkout

@@ -23,8 +23,14 @@ HINTS = {
                 "`make engines` in a checkout, or give --promtool PATH",
     "vmalert-tool": "run `make engines` in a checkout (Debian's victoria-metrics package), or "
                     "give --vmalert-tool PATH",
+    "amtool": "install Debian's prometheus-alertmanager package, run `make engines` in a "
+              "checkout, or give --amtool PATH",
+    "prometheus-alertmanager": "install Debian's prometheus-alertmanager package, run `make "
+                               "engines` in a checkout, or give --alertmanager PATH",
 }
-ENV = {"promtool": "PROMTOOL", "vmalert-tool": "VMALERT_TOOL"}
+ENV = {"promtool": "PROMTOOL", "vmalert-tool": "VMALERT_TOOL", "amtool": "AMTOOL",
+       "prometheus-alertmanager": "ALERTMANAGER"}
+VERSION_FLAG = ("promtool", "amtool", "prometheus-alertmanager")  # these print --version
 
 
 @dataclass(frozen=True, order=True)
@@ -65,7 +71,7 @@ def candidates(name: str) -> list[str]:
 def inspect(path: str, name: str) -> Binary:
     """The binary at ``path`` with its version; UserError when it cannot run."""
     text = ""
-    if name == "promtool":
+    if name in VERSION_FLAG:
         try:
             proc = subprocess.run([path, "--version"], capture_output=True, text=True,
                                   timeout=30, check=False)

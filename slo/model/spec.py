@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from slo.model.alertmanager import AlertmanagerSpec
 from slo.model.conditions import Decision
 from slo.model.durations import format_duration
 from slo.model.selectors import Selector
@@ -220,3 +221,4 @@ class ServiceSpec:
     service: str
     slos: tuple[SLO, ...]
     labels: Labels = field(default=())
+    alertmanager: AlertmanagerSpec = field(default=AlertmanagerSpec())  # delivery (native only)

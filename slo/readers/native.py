@@ -28,6 +28,7 @@ from slo.model.spec import (
     error_budget,
 )
 from slo.readers import tiers
+from slo.readers.alertmanager import read_alertmanager
 from slo.readers.common import (
     ALERT_NAME,
     DEFAULT_ABSENT_FOR,
@@ -49,7 +50,8 @@ DEFAULT_TEST_AFTER = "15m"
 
 def parse_native(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
     """An ``apiVersion: slo-gen/v1`` document."""
-    m = fields.mapping(doc, "", required=("apiVersion", "service", "slos"), optional=("labels",))
+    m = fields.mapping(doc, "", required=("apiVersion", "service", "slos"),
+                       optional=("labels", "alertmanager"))
     if m is None:
         return None
     service = fields.string(m.get("service"), "service", NAME,
@@ -64,9 +66,20 @@ def parse_native(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
             slo = _slo(fields, item, f"slos[{i}]", service or "service")
             if slo is not None:
                 slos.append(slo)
-    if service is None or fields.problems:
+    # alert names are known only when every SLO was read; otherwise they are not checked
+    delivery = read_alertmanager(fields, m.get("alertmanager"), "alertmanager",
+                                 None if fields.problems else alert_names(slos))
+    if service is None or delivery is None or fields.problems:
         return None
-    return ServiceSpec(fields.file, service, tuple(slos), tuple(sorted(labels.items())))
+    return ServiceSpec(fields.file, service, tuple(slos), tuple(sorted(labels.items())),
+                       delivery)
+
+
+def alert_names(slos: list[SLO]) -> frozenset[str]:
+    """Every alert name the SLOs' rules can emit: what an inhibition may name."""
+    names = {a.alert for slo in slos for a in slo.alerts}
+    names |= {getattr(slo.alerting, r).name for slo in slos for r in ("page", "ticket", "absent")}
+    return frozenset(names)
 
 
 def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
