@@ -18,7 +18,7 @@ CLIENT_OLDEST := 0.20.0
 CLIENT_NEWEST := 0.26.0
 COMPAT        := .venv-compat
 
-.PHONY: help venv promtool engines test check lint typecheck client-compat golden rules run health \
+.PHONY: help venv promtool engines browser test check lint typecheck client-compat golden rules run health \
         test-e2e-quick chaos-orchestrator bench clean
 
 help:
@@ -35,7 +35,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
+	$(BIN)/python -m pip install --quiet -e '.[test,demo,serve]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -46,6 +46,16 @@ promtool:
 	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+# Headless Chromium for the status page's browser tests: Debian's chromium package, installed
+# system-wide like prometheus when missing. Where it cannot be installed (no root, no apt) the
+# browser tests skip and say so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium package (headless browser tests)"; \
+	  { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  echo "warning: chromium could not be installed; the browser tests will skip" >&2; }
 
 # The other rule engines (Prometheus 3.5 and 2.53, VictoriaMetrics, Alertmanager 0.33 and 0.25),
 # unpacked from Debian packages into .tools/ without installing them; paths in .tools/engines.env.
@@ -87,7 +97,7 @@ client-compat: venv $(COMPAT)/$(CLIENT_OLDEST)/.installed $(COMPAT)/$(CLIENT_NEW
 	done
 
 # pytest exits 5 when it collected nothing; that is not a pass, so it fails here too.
-test: venv promtool engines lint typecheck client-compat
+test: venv promtool engines browser lint typecheck client-compat
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -98,7 +108,7 @@ health: venv
 	$(BIN)/python -m demo.health $(HEALTH_ARGS)
 
 # Prometheus 3.5 from .tools/ by default; PROMETHEUS=/usr/bin/prometheus runs them on 2.42.
-test-e2e-quick: venv promtool engines
+test-e2e-quick: venv promtool engines browser
 	$(BIN)/python -m pytest -m e2e -x -q
 
 chaos-orchestrator: venv

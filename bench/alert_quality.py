@@ -27,7 +27,9 @@ import yaml
 from bench import sloth_rules
 from bench.common import ROOT, Section, Stopwatch, Table, run, temp_dir
 from bench.promtest import Scenario, Timeline, parse, test_file
+from slo.engines import vmalert
 from slo.engines.discovery import Binary, all_versions, find
+from slo.errors import UserError
 
 RATE = 6000  # requests per minute (100/s)
 DAY = 1440  # minutes
@@ -276,6 +278,45 @@ def differences(main: list[tuple[str, Table]], other: list[tuple[str, Table]],
     return out
 
 
+def _vmalert_tool() -> Binary | None:
+    try:
+        return find("vmalert-tool")
+    except UserError:  # not installed: the per-engine table lists the promtools only
+        return None
+
+
+def _run_vmalert(tool: str, path: Path, timeout: float = 1800) -> Timeline:
+    """The page scenarios under vmalert-tool: the test file converted as `slo-gen test
+    --engine vmalert` converts it (slo/engines/vmalert.py), probes read from its output."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules = [path.parent / r for r in doc["rule_files"]]
+    converted = path.with_name("pages.vmalert.test.yml")
+    converted.write_text(yaml.safe_dump(vmalert.convert(doc, vmalert.alert_groups(rules)),
+                                        sort_keys=False, width=100_000), encoding="utf-8")
+    proc = subprocess.run([tool, "unittest", f"--files={converted.name}"], cwd=path.parent,
+                          capture_output=True, text=True, timeout=timeout)
+    text = proc.stdout + proc.stderr
+    timeline = parse(text)
+    if not timeline:
+        raise RuntimeError(f"{tool} unittest {converted.name} failed:\n{text[-3000:]}")
+    return timeline
+
+
+def _per_engine(runs: list[tuple[str, Timeline]], pages: list[Scenario], out_s: Scenario,
+                ours: RuleSet) -> tuple[str, Table]:
+    """Our page's detection and resolution on each engine: the same test file (converted for
+    vmalert-tool), 1-minute samples and evaluations."""
+    tab = Table(["scenario", *(name for name, _ in runs)])
+    for p in pages:
+        ratio = p.errors[-1] / p.requests[-1]
+        tab.add(f"page at {ratio * 100:g} % errors",
+                *(_ago(_first(t, p, (ours.page,)), p.end - p.onset) for _, t in runs))
+    tab.add("page stops after a 30-minute outage", *(_stop(t, out_s, ours.page)[1]
+                                                     for _, t in runs))
+    return ("Our burn-rate page (every tier) on each engine: detection after the onset, and "
+            "how long after recovery it stops firing", tab)
+
+
 def run_bench(quick: bool = False) -> Section:
     main_tool, other_tool = promtools()
     tools = [main_tool] + ([other_tool] if other_tool else [])
@@ -301,10 +342,13 @@ def run_bench(quick: bool = False) -> Section:
         }
         for name, text in jobs.items():
             (tmp / name).write_text(text, encoding="utf-8")
+        vm = _vmalert_tool()
         with ThreadPoolExecutor(max_workers=2) as pool:
             runs = [(tool, name, pool.submit(_run_file, tool.path, tmp / name))
                     for tool in tools for name in jobs]
+            vm_run = pool.submit(_run_vmalert, vm.path, tmp / "pages.test.yml") if vm else None
             results = [(tool, future.result()) for tool, _, future in runs]
+            vm_timeline = vm_run.result() if vm_run is not None else None
     timelines: dict[str, Timeline] = {}
     for tool, r in results:
         timelines.setdefault(tool.path, defaultdict(lambda: defaultdict(dict))).update(r)
@@ -327,12 +371,18 @@ def run_bench(quick: bool = False) -> Section:
                f"{len(diff)} figure(s) differ (left: {main_tool.version_text}, the tables "
                f"above; right: {other_tool.version_text}):\n\n"
                + "\n".join(f"- {d}" for d in diff)))
+    per_engine = [(main_tool.version_text, timeline)]
+    if other_tool is not None:
+        per_engine.append((other_tool.version_text, timelines[other_tool.path]))
+    if vm is not None and vm_timeline is not None:
+        per_engine.append((f"vmalert-tool {vm.version_text}", vm_timeline))
+    section.tables.append(_per_engine(per_engine, pages, page_out, ours))
     section.seconds = sw.seconds
     return section
 
 
-METHOD = """Our rules are rendered from the embedded spec with `slo-gen render`; the Sloth-shaped rules
-(`bench/sloth_rules.py`) follow Sloth's templates for the same SLO (every window's ratio from
+METHOD = """Our rules are rendered from the embedded spec with `slo-gen render`; the Sloth-shaped
+rules (`bench/sloth_rules.py`) follow Sloth's templates for the same SLO (every window's ratio from
 raw `rate()`, strict `>`, no `for`); "workbook" is our page alert rendered from the same spec
 with the SRE workbook's page windows alone (1h/5m at 14.4x, 6h/30m at 6x, no fast page) instead
 of the shipped tiers (1h/5m, 6h/5m and the fast page's two 2m tiers). Recordings no alert reads

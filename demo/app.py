@@ -91,21 +91,28 @@ class DependencyErrors:
 
 
 async def _json_body(request: Request) -> Any:
+    """The request's JSON body, read up to :data:`MAX_BODY` bytes and no further (a chunked
+    body has no Content-Length to refuse it by: reading stops at the limit, answered 413)."""
     size = request.headers.get("content-length")
     if size is not None and size.isdigit() and int(size) > MAX_BODY:
-        raise validation.Invalid([("body", f"larger than {MAX_BODY} bytes")])
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise validation.Invalid([("body", f"larger than {MAX_BODY} bytes")])
+        raise validation.TooLarge(MAX_BODY)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise validation.TooLarge(MAX_BODY)
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise validation.Invalid([("body", "must be JSON")]) from None
+    except RecursionError:  # 100,000 brackets: the client's mistake, not a 500
+        raise validation.Invalid([("body", "JSON nested too deeply")]) from None
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, validation.Invalid)
-    return JSONResponse(exc.as_json(), status_code=422)
+    status = 413 if isinstance(exc, validation.TooLarge) else 422
+    return JSONResponse(exc.as_json(), status_code=status)
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -70,8 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from demo.app import DemoSettings, create_app
-    from exporter import start_server
+    from exporter import load_web_config, start_server
+    from slo.errors import UserError
 
+    try:
+        web_config = load_web_config(args.web_config) if args.web_config else None
+    except UserError as exc:  # one line per problem, as slo-exporter prints them
+        for problem in exc.problems:
+            print(f"demo: {problem}", file=sys.stderr)
+        return 1
     try:
         breaker = BreakerConfig(args.breaker_failure_threshold, args.breaker_recovery_timeout,
                                 args.breaker_half_open_max_calls)
@@ -83,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         metrics = start_server(f"{args.host}:{args.metrics_port}",
-                               demo.inst.exposition_registry(), args.web_config)
+                               demo.inst.exposition_registry(), web_config)
     except OSError as exc:
         print(f"demo: cannot serve /metrics on {args.host}:{args.metrics_port}: {exc.strerror}",
               file=sys.stderr)

@@ -77,6 +77,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--alertmanager", default=None, metavar="PATH",
                    help="the Alertmanager binary (default: $ALERTMANAGER, else 0.33 from `make "
                         "engines` (.tools/engines.env), else prometheus-alertmanager on PATH)")
+    p.add_argument("--status-port", type=int, default=9099,
+                   help="the status page's port (slo-gen serve; default 9099)")
     p.add_argument("--prometheus", default=None, metavar="PATH",
                    help="the prometheus binary (default: $PROMETHEUS, else Prometheus 3.5 from "
                         "`make engines` (.tools/engines.env), else prometheus on PATH)")
@@ -110,6 +112,7 @@ def _check_ports(stack: Stack) -> None:
     ports += [("--prometheus-port", args.prometheus_port + i) for i in range(n)]
     ports += [("--alertmanager-port", args.alertmanager_port),
               ("--notifications-port", args.notifications_port)]
+    ports.append(("--status-port", args.status_port))
     if stack.global_view:
         ports += [("--victoriametrics-port", args.victoriametrics_port),
                   ("--vmalert-port", args.vmalert_port)]
@@ -139,6 +142,7 @@ class Stack:
                          else f"http://127.0.0.1:{args.prometheus_port}")
         self.am_url = f"http://127.0.0.1:{args.alertmanager_port}"
         self.notifications_url = f"http://127.0.0.1:{args.notifications_port}"
+        self.status_url = f"http://127.0.0.1:{args.status_port}"
         self.versions: list[str] = []
 
     def start(self) -> None:
@@ -187,6 +191,15 @@ class Stack:
             procs.wait_http(prom, self.prom_url + "/-/ready", timeout=60)
             self.versions = [self.prometheus.describe()]
         self.versions.append(self.alertmanager.describe())
+
+        # the status page reads the same API as the runbook's queries; alerts from vmalert in
+        # the global view (VictoriaMetrics itself serves no alerts)
+        status = self._spawn("status-page", [
+            sys.executable, *procs.SLO_GEN, "serve", *args.spec, "--prometheus", self.prom_url,
+            *(["--alerts-api", self.vmalert_url] if self.global_view else []),
+            "--listen", f"127.0.0.1:{args.status_port}", "--refresh", "10"],
+            logs / "status-page.log")
+        procs.wait_http(status, self.status_url + "/healthz")
 
         if not args.no_traffic:
             self._spawn("traffic", [
@@ -263,6 +276,9 @@ class Stack:
             f"  notifications  {self.notifications_url}/notifications   (what the on-call got;"
             f" log {self.var / 'notifications.log'})",
         ]
+        lines.append(f"  status page    {self.status_url}   (slo-gen serve: error budgets, burn "
+                     "rates, alerts; also: slo-gen status --prometheus "
+                     f"{prom}{' --alerts-api ' + self.vmalert_url if self.global_view else ''})")
         lines += [f"  engine         {v}" for v in self.versions]
         lines += [
             f"  logs, config   {self.var}",

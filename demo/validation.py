@@ -41,6 +41,13 @@ class Invalid(Exception):
                 "problems": [{"field": f, "message": m} for f, m in self.problems]}
 
 
+class TooLarge(Invalid):
+    """The body is over the limit (answered 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__([("body", f"larger than {limit} bytes")])
+
+
 def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Invalid([("body", "must be a JSON object")])

@@ -12,7 +12,13 @@ Typical use::
 from exporter.asgi import PrometheusMiddleware, instrument_app, metrics_asgi_app
 from exporter.instrumentation import Instrumentation, default_instrumentation
 from exporter.routes import StarletteRoutes, TemplateMatcher, WerkzeugRoutes
-from exporter.server import MetricsServer, make_server, metrics_wsgi_app, start_server
+from exporter.server import (
+    MetricsServer,
+    ServerLimits,
+    make_server,
+    metrics_wsgi_app,
+    start_server,
+)
 from exporter.webconfig import WebConfig, WebConfigError, load_web_config
 from exporter.wsgi import WSGIMiddleware, instrument_flask
 
@@ -20,6 +26,7 @@ __all__ = [
     "Instrumentation",
     "MetricsServer",
     "PrometheusMiddleware",
+    "ServerLimits",
     "StarletteRoutes",
     "TemplateMatcher",
     "WSGIMiddleware",

@@ -55,13 +55,22 @@ def main(verbose: bool) -> None:
 @click.option("--app-listen", default="127.0.0.1:8000", show_default=True,
               help="Address the --app is served on.")
 @click.option("--no-slo-series", is_flag=True, help="Do not expose in-process SLO series.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=512, show_default=True,
+              help="Open connections to /metrics at most (past it the oldest idle one goes).")
+@click.option("--max-header-bytes", type=click.IntRange(min=1024), default=16384,
+              show_default=True, help="Request line and headers at most (431 past it).")
+@click.option("--header-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0,
+              show_default=True, help="Seconds for a request's line and headers to arrive.")
 def serve(specs: tuple[str, ...], listen: str, web_config: str | None, app_target: str | None,
-          app_listen: str, no_slo_series: bool) -> None:
+          app_listen: str, no_slo_series: bool, max_connections: int, max_header_bytes: int,
+          header_timeout: float) -> None:
     """Serve /metrics and /healthz until interrupted."""
     from exporter.instrumentation import Instrumentation
-    from exporter.server import make_server, parse_listen, start_server
+    from exporter.server import ServerLimits, make_server, parse_listen, start_server
     from exporter.webconfig import load_web_config
 
+    limits = ServerLimits(max_connections=max_connections, max_header_bytes=max_header_bytes,
+                          header_timeout=header_timeout)
     try:
         config = load_web_config(web_config) if web_config else None
         for label, address in (("--listen", listen), ("--app-listen", app_listen)):
@@ -82,7 +91,7 @@ def serve(specs: tuple[str, ...], listen: str, web_config: str | None, app_targe
     registry = inst.exposition_registry()
     try:
         if app is None:
-            server = make_server(listen, registry, config)
+            server = make_server(listen, registry, config, limits)
             log.info("serving metrics on %s/metrics", server.url)
             try:
                 server.serve_forever()
@@ -91,7 +100,7 @@ def serve(specs: tuple[str, ...], listen: str, web_config: str | None, app_targe
             finally:
                 server.stop()
             return
-        server = start_server(listen, registry, config)
+        server = start_server(listen, registry, config, limits)
     except OSError as exc:
         _fail(UserError(Problem("--listen", "", f"cannot listen on {listen}: {exc.strerror}")))
         return

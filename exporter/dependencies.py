@@ -60,29 +60,40 @@ class DependencyRecorder:
                 windows.add(now, total, err)
 
     def _build(self, prefix: str, operation: str, error_type: str | None) -> _DepOutcome:
-        op = self._limits[f"{prefix}:operation"](operation)
-        increments: dict[str, dict[str, str]] = {f"{prefix}_requests_total": {"operation": op}}
+        lim = self._limits
+        op = lim[f"{prefix}:operation"](operation)
+        (r_op,) = lim.series(f"{prefix}_requests_total", (0,))((op,))
+        increments: dict[str, dict[str, str]] = {f"{prefix}_requests_total": {"operation": r_op}}
         errors = None
         if error_type is not None:
-            et = self._limits["error_type"](error_type)
-            errors = self._metrics.dep_errors[prefix].labels(op, et)
-            increments[f"{prefix}_errors_total"] = {"operation": op, "error_type": et}
+            e_op, et = self._errors(prefix, op, error_type)
+            errors = self._metrics.dep_errors[prefix].labels(e_op, et)
+            increments[f"{prefix}_errors_total"] = {"operation": e_op, "error_type": et}
         events = []
         for t in self._trackers:
             if t.source == prefix:
                 ev = t.event(increments)
                 if ev is not None:
                     events.append((t.windows, *ev))
-        return self._metrics.dep_requests[prefix].labels(op), errors, tuple(events)
+        return self._metrics.dep_requests[prefix].labels(r_op), errors, tuple(events)
+
+    def _errors(self, prefix: str, op: str, error_type: str) -> tuple[str, str]:
+        """(operation, error_type) of a failed call: the error type capped per dependency (a
+        noisy dependency cannot spend the requests' or another dependency's values), the pair
+        within the family's series budget (error type folded first)."""
+        et = self._limits[f"{prefix}:error_type"](error_type)
+        e_op, e_et = self._limits.series(f"{prefix}_errors_total", (1, 0))((op, et))
+        return e_op, e_et
 
     def declare(self, name: str, operations: list[str], error_types: tuple[str, ...]) -> None:
         """Pre-create a dependency's series at zero."""
         prefix = dependency_prefix(name)
         for operation in operations:
             op = self._limits[f"{prefix}:operation"](operation)
-            self._metrics.dep_requests[prefix].labels(op)
+            self._metrics.dep_requests[prefix].labels(
+                *self._limits.series(f"{prefix}_requests_total", (0,))((op,)))
             for et in error_types:
-                self._metrics.dep_errors[prefix].labels(op, self._limits["error_type"](et))
+                self._metrics.dep_errors[prefix].labels(*self._errors(prefix, op, et))
 
     def call(self, name: str, operation: str) -> DependencyCall:
         return DependencyCall(self, dependency_prefix(name), operation)

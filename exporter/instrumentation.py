@@ -14,7 +14,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
 from exporter import fastpath, multiprocess
 from exporter.dependencies import (
@@ -24,8 +24,8 @@ from exporter.dependencies import (
     circuit_state_value,
 )
 from exporter.errortypes import ErrorClassifier, ErrorKey
-from exporter.labels import DEFAULT_CAP, Limits
-from exporter.metrics import DEFAULT_BUCKETS, buckets_for, create_metrics
+from exporter.labels import DEFAULT_CAP, DEFAULT_SERIES_CAP, Limits
+from exporter.metrics import DEFAULT_BUCKETS, FOLDED, buckets_for, create_metrics
 from exporter.recorder import RequestRecorder
 from exporter.slo_collector import REQUEST_SOURCE, SLOSet
 from slo.model.spec import ServiceSpec
@@ -42,8 +42,11 @@ class Instrumentation:
     ``specs``: the SLO specs for the in-process series (default: the embedded orchestrator
     spec). ``slo_series=False`` turns those series off; multiprocess mode always does.
     ``label_cap``: distinct values allowed per label (``other`` included); ``label_caps``
-    overrides it per label name. ``error_statuses``: statuses counted as errors (4xx are the
-    client's by default). ``error_types``: exception class (or dotted name) -> ``error_type``.
+    overrides it per label name. ``series_cap``: label combinations allowed per metric family
+    (``series_caps`` overrides it per family name); past it new combinations are folded into
+    ``other`` and counted in ``slo_exporter_series_folded_total{family}``.
+    ``error_statuses``: statuses counted as errors (4xx are the client's by default).
+    ``error_types``: exception class (or dotted name) -> ``error_type``.
     ``clock``: seconds, used for durations and SLO windows alike (injectable for tests).
     """
 
@@ -55,6 +58,8 @@ class Instrumentation:
         slo_series: bool = True,
         label_cap: int = DEFAULT_CAP,
         label_caps: Mapping[str, int] | None = None,
+        series_cap: int = DEFAULT_SERIES_CAP,
+        series_caps: Mapping[str, int] | None = None,
         error_statuses: Container[int] = range(500, 600),
         error_types: Mapping[ErrorKey, str] | None = None,
         buckets: Iterable[float] = DEFAULT_BUCKETS,
@@ -75,7 +80,11 @@ class Instrumentation:
         lock = threading.Lock()
         self.metrics = create_metrics(self.registry, buckets_for(spec_list, buckets),
                                       *fastpath.metric_classes(lock))
-        self.limits = Limits(label_cap, dict(label_caps or {}))
+        self.folded = Counter(
+            FOLDED, "New label combinations folded into 'other' because their metric family "
+            "had used its series budget.", ["family"], registry=self.registry)
+        self.limits = Limits(label_cap, dict(label_caps or {}), series_cap, series_caps,
+                             on_fold=lambda family: self.folded.labels(family).inc())
         self.classify = ErrorClassifier(error_types)
         self.slos: SLOSet | None = None
         trackers = []

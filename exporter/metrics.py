@@ -21,6 +21,8 @@ DURATION = "http_request_duration_seconds"
 IN_FLIGHT = "http_requests_in_flight"
 CIRCUIT_BREAKER = "pms_circuit_breaker_state"
 DB_CONNECTIONS = "database_connections_active"
+#: Counts label combinations folded into "other" past a family's series budget.
+FOLDED = "slo_exporter_series_folded_total"
 
 #: Dependency metric prefixes, as the runbook queries them.
 DEPENDENCIES = ("pms_adapter", "whatsapp", "gmail", "database", "audio_processor")

@@ -34,6 +34,13 @@ from exporter.metrics import DURATION, ERRORS, HTTP_REQUESTS, REQUESTS, Contract
 from exporter.slo_collector import SLOTracker
 from exporter.windows import RatioWindows
 
+#: The order each family's labels are turned into ``other`` past its series budget
+#: (:class:`exporter.labels.SeriesBudget`): endpoints first (methods and statuses are few and
+#: the SLOs read statuses), the error type before the endpoint (per-route error ratios stay).
+REQUEST_FOLD = (0, 1)
+HTTP_FOLD = (0, 1, 2)
+ERROR_FOLD = (1, 0)
+
 #: Bound on cached outcomes; past it outcomes are built per request (slow but bounded memory).
 MAX_OUTCOMES = 10_000
 
@@ -173,30 +180,34 @@ class RequestRecorder:
         m, lim = self._metrics, self._limits
         ep = lim["endpoint"](endpoint or OTHER)
         st = lim["status"](str(status))
+        r_ep, r_method = lim.series(REQUESTS, REQUEST_FOLD)((ep, method))
+        h_ep, h_method, h_st = lim.series(HTTP_REQUESTS, HTTP_FOLD)((ep, method, st))
+        d_ep, d_method = lim.series(DURATION, REQUEST_FOLD)((ep, method))
         increments: dict[str, dict[str, str]] = {
-            REQUESTS: {"endpoint": ep, "method": method},
-            HTTP_REQUESTS: {"endpoint": ep, "method": method, "status": st},
-            f"{DURATION}_count": {"endpoint": ep, "method": method},
+            REQUESTS: {"endpoint": r_ep, "method": r_method},
+            HTTP_REQUESTS: {"endpoint": h_ep, "method": h_method, "status": h_st},
+            f"{DURATION}_count": {"endpoint": d_ep, "method": d_method},
         }
         if error_type is None and status in self._error_statuses:
             error_type = status_error_type(status)
         error = None
         if error_type is not None:
-            et = lim["error_type"](error_type)
-            error = m.errors.labels(ep, et)
-            increments[ERRORS] = {"endpoint": ep, "error_type": et}
+            e_ep, et = lim.series(ERRORS, ERROR_FOLD)((ep, lim["error_type"](error_type)))
+            error = m.errors.labels(e_ep, et)
+            increments[ERRORS] = {"endpoint": e_ep, "error_type": et}
         events: list[tuple[RatioWindows, int, int]] = []
         latency: list[tuple[RatioWindows, float]] = []
         for t in self._trackers:
             if t.le is not None:
-                if t.latency_applies(increments[REQUESTS]):
+                if t.latency_applies(increments[f"{DURATION}_count"]):
                     latency.append((t.windows, t.le))
             else:
                 event = t.event(increments)
                 if event is not None:
                     events.append((t.windows, *event))
-        children = (m.requests.labels(ep, method), m.http_requests.labels(ep, method, st),
-                    m.duration.labels(ep, method), error)
+        children = (m.requests.labels(r_ep, r_method),
+                    m.http_requests.labels(h_ep, h_method, h_st),
+                    m.duration.labels(d_ep, d_method), error)
         # The values were born guarded by self.lock, or never will be: nothing is swapped here
         # (a child in use cannot have its lock replaced safely; see exporter.fastpath).
         if self.shared_lock and shared_values([c for c in children if c is not None],
@@ -209,7 +220,7 @@ class RequestRecorder:
         m, lim = self._metrics, self._limits
         ep = lim["endpoint"](endpoint)
         for method in methods:
-            m.requests.labels(ep, method)
-            m.duration.labels(ep, method)
+            m.requests.labels(*lim.series(REQUESTS, REQUEST_FOLD)((ep, method)))
+            m.duration.labels(*lim.series(DURATION, REQUEST_FOLD)((ep, method)))
         for et in error_types:
-            m.errors.labels(ep, lim["error_type"](et))
+            m.errors.labels(*lim.series(ERRORS, ERROR_FOLD)((ep, lim["error_type"](et))))

@@ -25,7 +25,6 @@ by name.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 import ssl
@@ -39,7 +38,13 @@ import bcrypt
 
 from slo.errors import Problem, UserError
 from slo.readers.fields import Fields, join, kind
-from slo.readers.yamlfile import YAMLProblem, load_yaml_documents
+from slo.readers.yamlfile import (
+    InputProblem,
+    YAMLProblem,
+    load_yaml_documents,
+    read_text_file,
+    regular_file_problem,
+)
 
 CLIENT_AUTH = {
     "NoClientCert": ssl.CERT_NONE,
@@ -63,6 +68,19 @@ _TOOLKIT_TOP = ("rate_limit",)
 _TOOLKIT_TLS = ("cert", "key", "client_ca", "client_allowed_sans", "cipher_suites",
                 "prefer_server_cipher_suites", "curve_preferences")
 _TOOLKIT_HTTP = ("http2",)
+#: A web config is a few lines; anything this big is the wrong file.
+MAX_WEB_CONFIG_BYTES = 1024 * 1024
+#: The response headers exporter-toolkit lets a web config set, with the values it allows
+#: (None: any value). Anything else (hop-by-hop headers, Content-Length, Date...) is the
+#: server's to set and is refused at start-up.
+EXTRA_HEADERS: dict[str, tuple[str, ...] | None] = {
+    "Strict-Transport-Security": None,
+    "X-Content-Type-Options": ("nosniff",),
+    "X-Frame-Options": ("deny", "sameorigin"),
+    "X-XSS-Protection": None,
+    "Content-Security-Policy": None,
+}
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _BCRYPT = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
 
 
@@ -79,63 +97,82 @@ class TLSConfig:
     min_version: str | None = None
     max_version: str | None = None
 
-    def context(self) -> ssl.SSLContext:
+    def context(self, with_ca: bool = True) -> ssl.SSLContext:
+        """The server's context; ``with_ca=False`` leaves out the client CAs (so start-up can
+        tell a bad CA file from a bad certificate)."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = TLS_VERSIONS[self.min_version or "TLS12"]
         if self.max_version:
             ctx.maximum_version = TLS_VERSIONS[self.max_version]
         ctx.load_cert_chain(self.cert_file, self.key_file)
         ctx.verify_mode = CLIENT_AUTH[self.client_auth_type]
-        if self.client_ca_file:
+        if self.client_ca_file and with_ca:
             ctx.load_verify_locations(cafile=self.client_ca_file)
         return ctx
 
 
 class BasicAuth:
-    """Checks ``Authorization: Basic`` headers against bcrypt hashes.
+    """Checks ``Authorization: Basic`` headers against bcrypt hashes, as exporter-toolkit does.
 
-    bcrypt is slow on purpose (tens of ms); Prometheus sends the same credentials every scrape,
-    so verified credentials are remembered as a SHA-256 of (user, password, hash) and later
-    scrapes cost a hash and a dict lookup. Unknown users still pay one bcrypt check against a
-    dummy hash, so timing does not tell which user names exist; both get the same 401.
+    bcrypt is slow on purpose (tens of ms at cost 10, four times that per cost step);
+    Prometheus sends the same credentials every scrape, so successful checks are remembered as
+    a SHA-256 of (user, password, hash) and later scrapes cost a hash and a dict lookup. Only
+    successes are cached, so failed guesses cannot fill the cache. Every failure (unknown
+    user, wrong or over-long password, malformed header) is the same 401 after one bcrypt
+    check: an unknown user is checked against a dummy hash with the highest cost among the
+    users, so the time does not tell which user names exist. bcrypt checks run one at a time
+    (the toolkit's mutex), so guesses cannot take more than one core.
     """
+
+    #: bcrypt uses the first 72 bytes of a password; bcrypt 5 refuses longer ones
+    MAX_PASSWORD = 72
 
     def __init__(self, users: Mapping[str, str], cache_size: int = 1024) -> None:
         self._users = {u: h.encode() for u, h in users.items()}
-        cost = int(next(iter(self._users.values()))[4:6]) if self._users else 10
-        self._dummy = bcrypt.hashpw(b"not a password", bcrypt.gensalt(rounds=cost))
+        #: the cost the dummy hash is made with (the slowest user's)
+        self.cost = max((int(h[4:6]) for h in self._users.values()), default=10)
+        self._dummy = bcrypt.hashpw(b"not a password", bcrypt.gensalt(rounds=self.cost))
         self._verified: dict[bytes, bool] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._bcrypt = threading.Lock()
 
     def check_header(self, header: str | None) -> bool:
+        """Whether ``header`` (an ``Authorization`` value) holds valid credentials; anything
+        malformed (not Basic, not base64, not UTF-8, no colon) is simply False."""
         if not header or header[:6].lower() != "basic ":
             return False
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, non-ASCII text, UnicodeDecodeError
             return False
         user, sep, password = decoded.partition(":")
         return bool(sep) and self.check(user, password)
 
     def check(self, user: str, password: str) -> bool:
+        secret = password.encode("utf-8", "surrogatepass")
         hashed = self._users.get(user)
-        if hashed is None:
-            bcrypt.checkpw(password.encode(), self._dummy)
-            return False
-        key = hashlib.sha256(b"\0".join((user.encode(), password.encode(), hashed))).digest()
-        if self._verified.get(key):
-            return True
-        try:
-            ok = bcrypt.checkpw(password.encode(), hashed)
-        except ValueError:
-            ok = False
+        key = b""
+        if hashed is not None:
+            key = hashlib.sha256(b"\0".join((user.encode("utf-8", "surrogatepass"), secret,
+                                              hashed))).digest()
+            if self._verified.get(key):
+                return True
+        ok = self._bcrypt_check(secret[:self.MAX_PASSWORD], hashed or self._dummy)
+        ok = ok and hashed is not None and len(secret) <= self.MAX_PASSWORD
         if ok:
             with self._lock:
                 if len(self._verified) >= self._cache_size:
                     self._verified.clear()
                 self._verified[key] = True
         return ok
+
+    def _bcrypt_check(self, secret: bytes, hashed: bytes) -> bool:
+        with self._bcrypt:
+            try:
+                return bcrypt.checkpw(secret, hashed)
+            except ValueError:  # a hash bcrypt cannot read (checked at load; never here)
+                return False
 
 
 @dataclass(frozen=True)
@@ -157,10 +194,9 @@ def load_web_config(path: str | Path) -> WebConfig:
     """
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise WebConfigError(Problem(file, "", f"cannot read web config: {reason}")) from None
+        text = read_text_file(path, MAX_WEB_CONFIG_BYTES)
+    except InputProblem as exc:
+        raise WebConfigError(Problem(file, "", f"cannot read web config: {exc}")) from None
     fields = Fields(file)
     try:
         docs = load_yaml_documents(text)
@@ -179,10 +215,15 @@ def parse_web_config(fields: Fields, data: Any, base: Path) -> WebConfig:
         raise WebConfigError(fields.problems)
     if config.tls is not None:  # load now so a bad key or cert fails at startup, not at scrape
         try:
-            config.tls.context()
+            config.tls.context(with_ca=False)
         except (ssl.SSLError, OSError) as exc:
             raise WebConfigError(Problem(fields.file, "tls_server_config.cert_file",
                                          f"cannot load certificate/key: {exc}")) from None
+        try:
+            config.tls.context()
+        except (ssl.SSLError, OSError) as exc:
+            raise WebConfigError(Problem(fields.file, "tls_server_config.client_ca_file",
+                                         f"cannot load CA certificates: {exc}")) from None
     return config
 
 
@@ -230,8 +271,9 @@ def _parse_tls(fields: Fields, raw: Any, base: Path) -> TLSConfig | None:
     for key in ("cert_file", "key_file", "client_ca_file"):
         if values[key]:
             full = base / values[key]  # type: ignore[operator]
-            if not full.is_file():
-                fields.fail(join(where, key), f"file not found: {full}")
+            problem = regular_file_problem(full)
+            if problem:
+                fields.fail(join(where, key), f"{problem}: {full}")
             values[key] = str(full)
     auth = values["client_auth_type"] or "NoClientCert"
     if auth in UNSUPPORTED_CLIENT_AUTH:
@@ -246,6 +288,10 @@ def _parse_tls(fields: Fields, raw: Any, base: Path) -> TLSConfig | None:
         if values[key] and values[key] not in TLS_VERSIONS:
             fields.fail(join(where, key), f"unknown TLS version {values[key]!r} "
                         f"(one of {', '.join(TLS_VERSIONS)})")
+    low, high = values["min_version"], values["max_version"]
+    if low in TLS_VERSIONS and high in TLS_VERSIONS and TLS_VERSIONS[low] > TLS_VERSIONS[high]:
+        fields.fail(join(where, "max_version"), f"{high} is below min_version {low}: no "
+                    "handshake could succeed")
     cert_file, key_file = values["cert_file"], values["key_file"]
     if not (cert_file and key_file):
         return None
@@ -292,11 +338,22 @@ def _parse_headers(fields: Fields, raw: Any) -> dict[str, str]:
         fields.fail(path, f"must be a mapping of header name to value, got {kind(headers)}")
         return {}
     out: dict[str, str] = {}
+    canonical = {k.lower(): k for k in EXTRA_HEADERS}
     for name, value in headers.items():
-        if not isinstance(name, str) or not name:
-            fields.fail(join(path, str(name)), "header names must be non-empty strings")
+        known = canonical.get(name.lower()) if isinstance(name, str) else None
+        if known is None:
+            fields.fail(join(path, str(name)), "this header cannot be set here (exporter-toolkit "
+                        f"allows {', '.join(EXTRA_HEADERS)})")
             continue
         text = fields.string(value, join(path, name))
-        if text is not None:
-            out[name] = text
+        if text is None:
+            continue
+        allowed = EXTRA_HEADERS[known]
+        if not _HEADER_VALUE.fullmatch(text) or not text.strip():
+            fields.fail(join(path, name), "a header value must be non-empty printable text "
+                        "on one line (no CR, LF or other control characters)")
+        elif allowed is not None and text.lower() not in allowed:
+            fields.fail(join(path, name), f"must be one of {', '.join(allowed)}, got {text!r}")
+        else:
+            out[known] = text
     return out

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import gc
 import glob
+import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -25,11 +26,15 @@ from slo.model.naming import NATIVE, SLOTH
 from slo.model.spec import ServiceSpec
 from slo.outputs.alertmanager import build_config, render_config
 from slo.outputs.dashboard import render_dashboard
+from slo.outputs.drift import drift
 from slo.outputs.formats import FORMATS, PARTIAL_RESPONSE, Options, render
 from slo.outputs.writer import Rendered, write_atomically
 from slo.readers.load import load_default, load_paths
 from slo.rules.build import build_services
 from slo.rules.plan import PERIOD_STEP
+from slo.status.api import Unavailable
+from slo.status.run import Sources
+from slo.status.run import run as run_status
 
 DEFAULT_RULES_DIR = "rules"
 ENGINES = ("prometheus", "vmalert")
@@ -125,11 +130,14 @@ def _period_step(_ctx: click.Context, _param: click.Parameter, value: str) -> in
                    "0 reads every 5m rate at each evaluation instead.")
 @click.option("--no-check", is_flag=True,
               help="Skip 'promtool check rules' before writing (it runs when promtool exists).")
+@click.option("--check", "drift_check", is_flag=True,
+              help="Write nothing: exit 1 with a unified diff when the files in the output "
+                   "directory are stale or missing, 0 when they are identical (for CI).")
 @_sloth_compat
 @_user_errors
 def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | None,
                partial_response: str, period_step: int, no_check: bool,
-               sloth_compat: bool) -> None:
+               drift_check: bool, sloth_compat: bool) -> None:
     """Render rules (and their tests) for SPEC files; the same spec gives the same bytes.
 
     SPEC files may be slo-gen specs, Sloth prometheus/v1 specs or OpenSLO v1 documents.
@@ -138,15 +146,45 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
                       period_step)
     with _without_cycle_collector():
         files = render(_load(specs), options)
+    if drift_check:
+        _drift_report(Path(output), files)
+        return
     if not no_check:
         _precheck(files)
     if output == "-":
-        for f in files:
-            if not f.name.endswith(".test.yml"):
-                click.echo(f.text, nl=False)
+        _to_stdout(f.text for f in files if not f.name.endswith(".test.yml"))
         return
     for path in write_atomically(Path(output), files):
         click.echo(f"wrote {path}", err=True)
+
+
+def _to_stdout(texts: Iterable[str]) -> None:
+    """Write to stdout; a failed write (``> /dev/full``, a closed pipe) is one error line."""
+    try:
+        for text in texts:
+            sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        # what is still buffered goes nowhere, so the flush at exit cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise UserError(Problem("-", "", f"cannot write to standard output: "
+                                f"{exc.strerror or exc}")) from None
+
+
+def _drift_report(directory: Path, files: list[Rendered]) -> None:
+    if str(directory) == "-":
+        raise UserError("--check compares with files on disk: give a directory with -o")
+    stale = drift(directory, files)
+    for d in stale:
+        click.echo(d.diff, nl=False)
+    for d in stale:
+        click.echo(f"error: {d.path}: {d.reason}: run `slo-gen render -o {directory}` "
+                   "and commit the result", err=True)
+    if stale:
+        sys.exit(1)
+    click.echo(f"ok: {len(files)} file(s) in {directory} match the spec", err=True)
 
 
 def _precheck(files: list[Rendered]) -> None:
@@ -188,7 +226,7 @@ def dashboard_cmd(specs: tuple[str, ...], output: str, sloth_compat: bool) -> No
         raise UserError(f"{len(files)} services ({names}): give a directory "
                         "with -o, one dashboard is written per service")
     if output == "-":
-        click.echo(files[0].text, nl=False)
+        _to_stdout([files[0].text])
         return
     target = Path(output)
     if single:
@@ -261,6 +299,88 @@ def validate_cmd(specs: tuple[str, ...]) -> None:
     loaded = _load(specs)
     count = sum(len(s.slos) for s in loaded)
     click.echo(f"ok: {len(loaded)} spec(s), {count} SLO(s)")
+
+
+@main.command("status")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("--prometheus", "prometheus_url", metavar="URL", required=True,
+              help="A Prometheus-compatible API with the rendered rules loaded (Prometheus, "
+                   "VictoriaMetrics; vmalert for the alerts), e.g. http://127.0.0.1:9090.")
+@click.option("--alertmanager", "alertmanager_url", metavar="URL", default=None,
+              help="Alertmanager (API v2) to show each alert's delivery: active, silenced or "
+                   "inhibited.")
+@click.option("--alerts-api", "alerts_url", metavar="URL", default=None,
+              help="Where /api/v1/alerts is read (default: the --prometheus URL; vmalert's "
+                   "URL when VictoriaMetrics serves the series).")
+@click.option("--output", type=click.Choice(("table", "json")), default="table",
+              show_default=True)
+@click.option("--time", "at", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="UNIX_SECONDS",
+              help="Evaluate at this instant instead of now (every query uses it).")
+@click.option("--fail-if", "fail_if", multiple=True, metavar="'FIELD OP NUMBER'",
+              help="Exit 1 when this holds for any SLO, e.g. 'budget_remaining < 0.2'; may be "
+                   "repeated. Fields: budget_remaining, budget_used, burn_rate (5m), "
+                   "burn_rate_<window> (each alert window), sli_5m, sli_period, pages_firing.")
+@_sloth_compat
+def status_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str | None,
+               alerts_url: str | None, output: str, at: float | None,
+               fail_if: tuple[str, ...], sloth_compat: bool) -> None:
+    """Every SLO's error budget, burn rates and alerts, from the recorded series.
+
+    Exit status: 0 healthy; 1 a --fail-if condition holds (the SLO is named); 2 the status
+    cannot be told (Prometheus unreachable or answering an error, a missing figure a
+    condition needs, bad input).
+    """
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    try:
+        outcome = run_status(_load(specs), SLOTH if sloth_compat else NATIVE,
+                             Sources(prometheus_url, alerts_url, alertmanager_url), output,
+                             fail_if, colour, at)
+    except (UserError, Unavailable) as exc:
+        problems = exc.problems if isinstance(exc, UserError) else [str(exc)]
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
+    click.echo(outcome.stdout, nl=False, color=colour)
+    for line in outcome.stderr:
+        click.echo(line, err=True)
+    sys.exit(outcome.code)
+
+
+SERVE_LISTEN = "127.0.0.1:9099"
+
+
+@main.command("serve")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("--prometheus", "prometheus_url", metavar="URL", required=True,
+              help="The Prometheus-compatible API to read, as for `slo-gen status`.")
+@click.option("--alertmanager", "alertmanager_url", metavar="URL", default=None,
+              help="Alertmanager (API v2) for each alert's delivery: silenced, inhibited.")
+@click.option("--alerts-api", "alerts_url", metavar="URL", default=None,
+              help="Where /api/v1/alerts is read (default: the --prometheus URL; vmalert's "
+                   "URL when VictoriaMetrics serves the series).")
+@click.option("--listen", default=SERVE_LISTEN, show_default=True, metavar="HOST:PORT",
+              help="Address of the status page (127.0.0.1 only unless told otherwise).")
+@click.option("--web-config", type=click.Path(dir_okay=False), default=None,
+              help="The exporter's web config file (exporter-toolkit style): TLS and basic "
+                   "auth for the page.")
+@click.option("--refresh", default=30, show_default=True, type=click.IntRange(5, 3600),
+              help="Seconds between the page's own reloads.")
+@_sloth_compat
+@_user_errors
+def serve_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str | None,
+              alerts_url: str | None, listen: str, web_config: str | None, refresh: int,
+              sloth_compat: bool) -> None:
+    """A live status page of every SLO: budget, burn rates, alerts and charts.
+
+    Server-rendered HTML and SVG (no JavaScript needed); reads only the recorded series and
+    lists every query it sends. Needs the `serve` extra (Starlette, uvicorn).
+    """
+    from slo.serve.launch import launch  # Starlette is imported only when serving
+
+    launch(_load(specs), SLOTH if sloth_compat else NATIVE,
+           Sources(prometheus_url, alerts_url, alertmanager_url), listen, web_config, refresh,
+           lambda line: click.echo(line, err=True))
 
 
 def _files(files: tuple[str, ...], pattern: str) -> list[str]:
@@ -360,3 +480,7 @@ def _report(result: promtool.Result, exit_on_failure: bool = True) -> bool:
     if not result.ok and exit_on_failure:
         sys.exit(1)
     return result.ok
+
+
+if __name__ == "__main__":  # `python -m slo.cli ...`, as the docs run it from a checkout
+    main()

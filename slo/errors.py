@@ -15,7 +15,28 @@ class Problem:
 
     def __str__(self) -> str:
         where = ": ".join(part for part in (self.file, self.path) if part)
-        return f"{where}: {self.message}" if where else self.message
+        message = shorten(self.message)
+        return f"{where}: {message}" if where else message
+
+
+#: Each line of a problem's message (which may echo the bad value) is cut to about this many
+#: characters.
+MAX_LINE = 500
+
+
+def shorten(text: str, limit: int = MAX_LINE) -> str:
+    """Every line of ``text`` at most about ``limit`` characters: a 45 MB bad value is cut in
+    the middle (its start and the line's end, which says what was expected, are kept)."""
+    if len(text) <= limit:
+        return text
+    return "\n".join(_cut(line, limit) for line in text.split("\n"))
+
+
+def _cut(line: str, limit: int) -> str:
+    if len(line) <= limit:
+        return line
+    keep = (limit - 40) // 2
+    return f"{line[:keep]} ...[{len(line) - 2 * keep} characters cut]... {line[-keep:]}"
 
 
 class UserError(Exception):

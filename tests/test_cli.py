@@ -185,3 +185,25 @@ def test_importing_the_exporter_imports_no_web_framework(
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
     import starlette  # noqa: F401  (the check above means something only if it is installed)
+
+
+def test_wheel_ships_the_status_page_and_slo_gen_imports_no_web_framework(
+    tmp_path: Path, installed_wheel: tuple[Path, Path]
+) -> None:
+    """The page's templates are in the wheel; ``slo-gen`` itself (status included) imports
+    neither Starlette nor uvicorn: only ``slo-gen serve`` loads them (the ``serve`` extra)."""
+    wheel, target = installed_wheel
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    assert {f"slo/templates/serve/{n}" for n in (
+        "base.html.j2", "overview.html.j2", "detail.html.j2", "_card.html.j2",
+        "chart.svg.j2", "error.html.j2")} <= names
+    code = ("import sys, slo.cli, slo.status.run; "
+            "assert slo.cli.__file__.startswith(sys.argv[1]), slo.cli.__file__; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('starlette', 'uvicorn', 'httpx', 'demo')))")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    proc = subprocess.run([sys.executable, "-c", code, str(target)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

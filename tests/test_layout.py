@@ -69,10 +69,34 @@ def test_stages_only_import_earlier_stages() -> None:
         "slo.engines": ("slo.readers", "slo.rules", "slo.testgen", "slo.outputs", "slo.cli",
                         "exporter"),
         # the exporter shares the spec model (and its loader) with the generator, nothing else
-        "exporter": ("slo.rules", "slo.testgen", "slo.outputs", "slo.engines", "slo.cli"),
+        "exporter": ("slo.rules", "slo.testgen", "slo.outputs", "slo.engines", "slo.cli",
+                     "slo.status", "slo.serve"),
+        # status reads the plan and the recorded names; it renders and runs nothing
+        "slo.status": ("slo.readers", "slo.testgen", "slo.outputs", "slo.engines", "slo.cli",
+                       "slo.serve", "exporter", "starlette", "uvicorn", "httpx"),
+        "slo.serve": ("slo.readers", "slo.testgen", "slo.engines", "slo.cli"),
     }
     found = {stage: _offenders(graph, stage, forbidden) for stage, forbidden in later.items()}
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_serve_shares_only_the_web_config_with_the_exporter() -> None:
+    """One web-config loader (and listen-address parser) for both servers, nothing more of
+    the exporter: the status page is the generator's, not the exporter's."""
+    graph = _imports()
+    used = {i for mod, imports in graph.items() if mod.startswith("slo.serve")
+            for i in imports if i == "exporter" or i.startswith("exporter.")}
+    assert {i.rsplit(".", 1)[0] if i.count(".") > 1 else i for i in used} <= {
+        "exporter.webconfig", "exporter.server"}
+
+
+def test_only_the_serve_app_imports_the_web_framework() -> None:
+    """``slo-gen`` (and status) work without the serve extra: Starlette and uvicorn are
+    imported by the app modules alone, which the CLI loads only to serve."""
+    graph = _imports()
+    users = {mod for mod, imports in graph.items() if mod.startswith("slo")
+             and any(i.split(".")[0] in ("starlette", "uvicorn") for i in imports)}
+    assert users == {"slo.serve.app", "slo.serve.server"}
 
 
 def test_cli_is_wiring_only() -> None:

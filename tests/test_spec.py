@@ -53,7 +53,7 @@ CASES = [
     (("slos", 0, "objective"), "high", "slos[0].objective", "'high' is not a number"),
     (("slos", 0, "objective"), True, "slos[0].objective", "must be a number, got a boolean"),
     (("slos", 0, "objectiv"), 99, "slos[0].objectiv", "unknown field (allowed here: alerting, "
-     "alerts, description, group_by, name, objective, period, series, sli)"),
+     "alerts, decisions, description, group_by, name, objective, period, series, sli)"),
     (("slos", 0, "name"), KeyError, "slos[0].name", "is required"),
     (("slos", 0, "name"), "Bad Name", "slos[0].name",
      "'Bad Name' is not an SLO name (lowercase letters, digits, '-' and '_', at most 63)"),
@@ -127,7 +127,7 @@ def test_three_mistakes_give_three_lines(tmp_path: Path, cli) -> None:
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         f"error: {spec}: slos[0].colour: unknown field (allowed here: alerting, alerts, "
-        "description, group_by, name, objective, period, series, sli)",
+        "decisions, description, group_by, name, objective, period, series, sli)",
         f"error: {spec}: slos[0].objective: 120 is out of range: an objective is a percent, "
         "0 < x < 100",
         f"error: {spec}: slos[0].period: 'forever' is not a duration {HINT}",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from slo.model.alertmanager import AlertmanagerSpec
+from slo.model.conditions import Decision
 from slo.model.durations import format_duration
 from slo.model.selectors import Selector
 
@@ -195,6 +196,7 @@ class SLO:
     series: tuple[ExtraSeries, ...] = ()
     alerts: tuple[ExtraAlert, ...] = ()
     labels: Labels = ()  # added to this SLO's series and alerts (Sloth's and OpenSLO's SLO labels)
+    decisions: tuple[Decision, ...] = ()  # the runbook's, said by slo-gen status and serve
 
     @property
     def objective_ratio(self) -> Decimal:

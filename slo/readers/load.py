@@ -7,11 +7,11 @@ file is collected, so one run of ``slo-gen validate`` shows them all.
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
 
 from slo.errors import Problem, SpecError
 from slo.model.spec import ServiceSpec
 from slo.readers.detect import parse_files
+from slo.readers.yamlfile import InputProblem, read_text_file
 
 DEFAULT_SPEC = "orchestrator.yaml"
 
@@ -33,10 +33,9 @@ def load_paths(paths: list[str]) -> list[ServiceSpec]:
     problems: list[Problem] = []
     for p in paths:
         try:
-            texts.append((p, Path(p).read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            problems.append(Problem(p, "", f"cannot read spec: {reason}"))
+            texts.append((p, read_text_file(p)))
+        except InputProblem as exc:
+            problems.append(Problem(p, "", f"cannot read spec: {exc}"))
     try:
         specs = load_texts(texts)
     except SpecError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from slo.model.conditions import ConditionError, Decision, parse_condition
 from slo.model.naming import RESERVED
 from slo.model.numbers import format_number
 from slo.model.placeholders import PlaceholderError, parse_placeholders
@@ -84,7 +85,7 @@ def alert_names(slos: list[SLO]) -> frozenset[str]:
 def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
     m = fields.mapping(value, path, required=("name", "objective", "sli"),
                        optional=("description", "period", "group_by", "alerting", "series",
-                                 "alerts"))
+                                 "alerts", "decisions"))
     if m is None:
         return None
     before = len(fields.problems)
@@ -100,11 +101,28 @@ def _slo(fields: Fields, value: Any, path: str, service: str) -> SLO | None:
                          lambda v, p: _series(fields, v, p))
     alerts = fields.each(m.get("alerts", []), join(path, "alerts"),
                          lambda v, p: _alert(fields, v, p))
+    decisions = fields.each(m.get("decisions", []), join(path, "decisions"),
+                            lambda v, p: _decision(fields, v, p))
     if (len(fields.problems) > before or name is None or objective is None or period is None
             or sli is None or alerting is None):
         return None
     return SLO(name, description, objective, period, sli, alerting, group_by,
-               tuple(series), tuple(alerts))
+               tuple(series), tuple(alerts), decisions=tuple(decisions))
+
+
+def _decision(fields: Fields, value: Any, path: str) -> Decision | None:
+    """``{when: 'budget_used > 0.8', say: 'escalate now'}``: the runbook's call, in words."""
+    m = fields.mapping(value, path, required=("when", "say"))
+    if m is None:
+        return None
+    when = fields.parsed(fields.string(m.get("when"), join(path, "when")), join(path, "when"),
+                         parse_condition, ConditionError)
+    say = fields.string(m.get("say"), join(path, "say"))
+    if when is None or not say:
+        if say == "":
+            fields.fail(join(path, "say"), "must not be empty")
+        return None
+    return Decision(when, say)
 
 
 def _selector(fields: Fields, value: Any, path: str) -> Selector | None:

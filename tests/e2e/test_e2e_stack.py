@@ -55,7 +55,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     var = tmp_path_factory.mktemp(f"stack-{engine}")
     ports = {"--port": _two_free_ports(), "--metrics-port": _two_free_ports(),
              "--prometheus-port": _two_free_ports(), "--alertmanager-port": procs.free_port(),
-             "--notifications-port": procs.free_port()}
+             "--notifications-port": procs.free_port(), "--status-port": procs.free_port()}
     if engine == "victoriametrics":
         ports |= {"--victoriametrics-port": procs.free_port(),
                   "--vmalert-port": procs.free_port()}
@@ -104,6 +104,21 @@ def test_alertmanager_and_the_receiver_are_wired(stack: tuple[procs.Child, Path,
             wait_for("Prometheus to send to the stack's Alertmanager", lambda: [
                 u for u in prom.alertmanagers() if u.startswith(st["alertmanager_url"])],
                 timeout=30)
+
+
+def test_the_banner_names_the_status_page_and_it_answers(
+        stack: tuple[procs.Child, Path, str]) -> None:
+    child, _, prom_url = stack
+    wait_for("the banner", lambda: "Ctrl-C stops everything." in child.log.read_text(),
+             timeout=60)
+    (line,) = [x for x in child.log.read_text().splitlines() if "status page" in x]
+    url = line.split()[2]
+    assert url.startswith("http://127.0.0.1:"), line
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        answer = wait_for("the status page's overview", lambda: (lambda r: r.status_code == 200
+                          and "requests-availability" in r.text and r)(client.get(url + "/")),
+                          timeout=60)
+    assert f"read from {prom_url}" in answer.text  # type: ignore[union-attr]
 
 
 def test_triage_query_returns_a_value(stack: tuple[procs.Child, Path, str]) -> None:
