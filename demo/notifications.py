@@ -25,7 +25,6 @@ import json
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,10 +232,6 @@ def describe(note: Notification) -> str:
     if note.resolved():
         parts.append("resolved " + ", ".join(note.resolved()))
     return f"{note.received_at[11:19]}Z {note.receiver}: {note.status}: " + "; ".join(parts)
-
-
-def describe_all(notes: Iterable[Notification]) -> list[str]:
-    return [describe(n) for n in notes]
 
 
 def main(argv: list[str] | None = None) -> int:
