@@ -40,7 +40,7 @@ def test_shipped_spec_routes_each_severity_to_its_receiver() -> None:
     config = build_config(build_services(load_default(), NATIVE), NATIVE)
     assert config.receivers == ("default", "page", "ticket")
     (service,) = config.root.routes
-    assert service.group_by == ("slo_service", "slo_name", "alertname")
+    assert service.group_by == ("slo_service", "slo_name")
     assert [(r.matchers[0].render(), r.receiver) for r in service.routes] == [
         ('severity="page"', "page"), ('severity="ticket"', "ticket"),
         ('severity="warning"', "ticket")]
@@ -89,7 +89,7 @@ def test_sloth_naming_inhibits_on_sloths_identity_labels() -> None:
         assert {m.label for m in rule.source} == {"sloth_id", "sloth_service", "sloth_slo",
                                                    "slo_tier"}
     (service,) = config.root.routes
-    assert service.group_by == ("sloth_id", "sloth_service", "sloth_slo", "alertname")
+    assert service.group_by == ("sloth_id", "sloth_service", "sloth_slo")
     # Sloth's own severity values: pages are delivered as pages, tickets as tickets
     assert [(r.matchers[0].value, r.receiver) for r in service.routes] == [
         ("pageteam", "page"), ("slack", "ticket")]

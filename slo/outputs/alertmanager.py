@@ -5,7 +5,9 @@ Built as typed data first (:class:`AlertmanagerConfig`), laid out as YAML only a
 
 - **route tree**: one route per service, matched on the names of the alerts its rules emit
   (dependency alerts aggregate their labels away, so a service label cannot find them all),
-  grouped by the SLO's identity labels and ``alertname``; under it one route per ``severity``
+  grouped by the SLO's identity labels alone (the spec's extra alerts carry them too), so one
+  incident is one notification per receiver, later changes updates of it; under it one route
+  per ``severity``
   value to that severity's receiver, with its timings. Alerts of other systems fall through to
   the root receiver.
 - **inhibit_rules**, per SLO with ``equal`` on its identity labels (and ``group_by``
@@ -258,7 +260,8 @@ def service_route(svc: ServiceRules, spec: AlertmanagerSpec, emitted: list[Emitt
         if "severity" in e.as_map:
             kinds.setdefault(e.as_map["severity"], set()).add(e.kind)
     children = tuple(_severity_route(spec, value, k) for value, k in kinds.items())
-    group_by = (*naming.identity(svc.service, "x"), "alertname")
+    # one group per SLO (and group_by value): every alert of one incident in one notification
+    group_by = tuple(naming.identity(svc.service, "x"))
     return Route((one_of("alertname", names),), spec.default_receiver, group_by,
                  spec.timing(""), children)
 

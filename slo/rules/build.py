@@ -179,12 +179,16 @@ def alert_rules(p: Plan, ident: dict[str, str], static: dict[str, str],
                 route.for_ if tier.for_ is None else tier.for_, severity, (pair,)))
     rules.append(_alert(slo.alerting.absent, promql.absent_data(slo.sli), static,
                         absent_annotations(p), "absent"))
+    # The spec's extra alerts carry the SLO's labels too (identity, spec and SLO labels), so
+    # Alertmanager groups, routes and inhibits them with the SLO's burn-rate alerts: one
+    # notification per SLO and receiver, whatever alert of it fires first.
     for extra in slo.alerts:
         # the alert's own runbook (a dependency's) wins over the SLO's
         annotations = {"runbook_url": slo.alerting.runbook_url, **dict(extra.annotations)}
         annotations = {k: annotations[k] for k in sorted(annotations, key=_annotation_order)}
         rules.append(Alert(extra.alert, expand_placeholders(extra.expr, p, ident),
-                           _escaped(dict(extra.labels)), _pairs(_drop_empty(annotations)),
+                           _escaped({**static, **dict(extra.labels)}),
+                           _pairs(_drop_empty(annotations)),
                            extra.for_))
     return rules
 

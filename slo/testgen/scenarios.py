@@ -275,7 +275,7 @@ class SLOTests:
             test = self._group(f"{self.slo.name}: {extra.alert} fires at {_pct(ratio)} errors",
                                segments, alert_checks=[_silent(extra.alert, HEALTHY - 1)])
         if inferred is not None:
-            labels = {**inferred, **dict(extra.labels)}
+            labels = {**inferred, **self.static, **dict(extra.labels)}
             test["promql_expr_test"] = [_firing(extra.alert, at, labels)]
         else:
             test["promql_expr_test"] = [{
