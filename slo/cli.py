@@ -240,7 +240,7 @@ def dashboard_cmd(specs: tuple[str, ...], output: str, sloth_compat: bool) -> No
 @click.argument("specs", nargs=-1, metavar="[SPEC]...")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
               help="The configuration file; its routing and inhibition tests go beside it as "
-                   "<stem>.test.yml (run them with `slo-gen test`). '-' writes the "
+                   "<stem>.amtest.yml (run them with `slo-gen test`). '-' writes the "
                    "configuration to stdout.")
 @click.option("--fragment", is_flag=True,
               help="Only the route subtree (`routes`) and `inhibit_rules`, to merge into an "
@@ -383,15 +383,17 @@ def serve_cmd(specs: tuple[str, ...], prometheus_url: str, alertmanager_url: str
            lambda line: click.echo(line, err=True))
 
 
-def _files(files: tuple[str, ...], pattern: str) -> list[str]:
+def _files(files: tuple[str, ...], *patterns: str) -> list[str]:
     if files:
         missing = [f for f in files if not Path(f).is_file()]
         if missing:
             raise UserError([Problem(m, "", "no such file") for m in missing])
         return list(files)
-    found = sorted(glob.glob(str(Path(DEFAULT_RULES_DIR) / pattern)))
+    found = sorted(f for pattern in patterns
+                   for f in glob.glob(str(Path(DEFAULT_RULES_DIR) / pattern)))
     if not found:
-        raise UserError(f"no files given and none match {DEFAULT_RULES_DIR}/{pattern}")
+        raise UserError(f"no files given and none match "
+                        f"{' or '.join(f'{DEFAULT_RULES_DIR}/{p}' for p in patterns)}")
     return found
 
 
@@ -435,14 +437,15 @@ def check_cmd(files: tuple[str, ...], promtool_path: str | None) -> None:
 def test_cmd(files: tuple[str, ...], engine: str, promtool_path: str | None,
              vmalert_tool_path: str | None, amtool_path: str | None,
              alertmanager_path: str | None) -> None:
-    """Run the rule unit tests in FILES (default rules/*.test.yml) on a real engine, and the
+    """Run the rule unit tests in FILES (default rules/*.test.yml and rules/*.amtest.yml) on a
+    real engine, and the
     routing and inhibition tests of Alertmanager test files (`slo-gen alertmanager`).
 
     Supported engines: Prometheus' promtool (3.x and 2.x; the newest found is the default)
     and VictoriaMetrics' vmalert-tool; amtool and Alertmanager for Alertmanager test files.
     Prints which binary ran and its version first.
     """
-    paths = _files(files, "*.test.yml")
+    paths = _files(files, "*.test.yml", "*.amtest.yml")
     am_paths = [p for p in paths if alertmanager.is_test_file(p)]
     rule_paths = [p for p in paths if p not in am_paths]
     ok = True

@@ -152,8 +152,8 @@ def test_one_of_matches_exactly_its_values(values: list[str], other: str) -> Non
 def test_render_is_deterministic_and_writes_config_and_tests(tmp_path: Path, cli) -> None:
     a = _render(cli, tmp_path / "a" / "am.yml")
     b = _render(cli, tmp_path / "b" / "am.yml")
-    assert sorted(p.name for p in a.parent.iterdir()) == ["am.test.yml", "am.yml"]
-    for name in ("am.yml", "am.test.yml"):
+    assert sorted(p.name for p in a.parent.iterdir()) == ["am.amtest.yml", "am.yml"]
+    for name in ("am.yml", "am.amtest.yml"):
         assert (a.parent / name).read_bytes() == (b.parent / name).read_bytes()
     stdout = cli.invoke(main, ["alertmanager", "--no-check"]).stdout
     assert stdout == a.read_text()
@@ -165,7 +165,7 @@ def test_render_is_deterministic_and_writes_config_and_tests(tmp_path: Path, cli
 
 def test_committed_alertmanager_config_is_fresh(tmp_path: Path, cli) -> None:
     _render(cli, tmp_path / "alertmanager.yml")
-    for name in ("alertmanager.yml", "alertmanager.test.yml"):
+    for name in ("alertmanager.yml", "alertmanager.amtest.yml"):
         assert (ROOT / "rules" / name).read_bytes() == (tmp_path / name).read_bytes(), (
             f"rules/{name} is stale: run `make rules` and commit it")
 
@@ -174,7 +174,7 @@ def test_fragment_is_routes_and_inhibit_rules_only(tmp_path: Path, cli) -> None:
     frag = _render(cli, tmp_path / "frag.yml", "--fragment")
     doc = yaml.safe_load(frag.read_text())
     assert set(doc) == {"routes", "inhibit_rules"}
-    test = yaml.safe_load((tmp_path / "frag.test.yml").read_text())
+    test = yaml.safe_load((tmp_path / "frag.amtest.yml").read_text())
     assert test["fragment"] is True and test["receivers"] == ["default", "page", "ticket"]
 
 
@@ -279,7 +279,7 @@ def test_check_config_passes_on_025_and_033(tmp_path: Path, cli, engines) -> Non
             result = am.check_config(str(f), tool)
             assert result.ok, result.output
             assert "SUCCESS" in result.output and "WARN" not in result.output
-        result = am.check_test_file(str(tmp_path / "frag.test.yml"), tool)
+        result = am.check_test_file(str(tmp_path / "frag.amtest.yml"), tool)
         assert result.ok, result.output
 
 
@@ -288,7 +288,7 @@ def test_check_config_passes_on_025_and_033(tmp_path: Path, cli, engines) -> Non
 def test_generated_tests_pass_on_025_and_033(tmp_path: Path, cli, engines, naming) -> None:
     args = (SLOTH_SPEC, "--sloth-compat") if naming == "sloth" else ()
     out = _render(cli, tmp_path / "am.yml", *args)
-    test = tmp_path / "am.test.yml"
+    test = tmp_path / "am.amtest.yml"
     doc = yaml.safe_load(test.read_text())
     for tool, server in engines:
         result = am.run_tests([str(test)], tool, server)
@@ -302,7 +302,7 @@ def test_generated_tests_pass_on_025_and_033(tmp_path: Path, cli, engines, namin
 def test_slo_gen_test_runs_alertmanager_tests_and_says_which_binaries(tmp_path: Path,
                                                                        cli) -> None:
     _render(cli, tmp_path / "am.yml", "--fragment")
-    result = cli.invoke(main, ["test", str(tmp_path / "am.test.yml")])
+    result = cli.invoke(main, ["test", str(tmp_path / "am.amtest.yml")])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("engine: amtool 0.33.1 (")
@@ -323,10 +323,10 @@ def test_generated_tests_fail_on_a_broken_route(tmp_path: Path, cli, engines,
     assert service["routes"][0]["matchers"] == ['severity="page"']
     service["routes"][0]["receiver"] = "ticket"  # pages go to the ticket queue
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
-    tests = yaml.safe_load((tmp_path / "am.test.yml").read_text())
+    tests = yaml.safe_load((tmp_path / "am.amtest.yml").read_text())
     paged = sorted(r["name"] for r in tests["routes"] if r["receivers"] == ["page"])
     tool, server = engines[0]
-    result = am.run_tests([str(tmp_path / "am.test.yml")], tool, server)
+    result = am.run_tests([str(tmp_path / "am.amtest.yml")], tool, server)
     assert not result.ok
     failed = _failures(result.output)
     assert sorted(line.split("'")[1] for line in failed if line.startswith("FAILED route")) \
@@ -352,7 +352,7 @@ def test_generated_tests_fail_on_a_broken_inhibition(tmp_path: Path, cli, engine
         want = ["inhibit_rules[0] holds", "inhibit_rules[0] ends when its source resolves"]
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
     for tool, server in engines:
-        result = am.run_tests([str(tmp_path / "am.test.yml")], tool, server)
+        result = am.run_tests([str(tmp_path / "am.amtest.yml")], tool, server)
         assert not result.ok
         failed = _failures(result.output)
         assert [re.match(r"FAILED inhibition .(inhibit_rules\[\d+\] [^:]+):", line)[1]

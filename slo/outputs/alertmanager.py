@@ -445,7 +445,8 @@ def check_webhook_url(template: str) -> None:
 def render_config(config: AlertmanagerConfig, url: str | None, fragment: bool,
                   name: str) -> list[Rendered]:
     """The configuration (or the fragment) named ``name`` and its tests,
-    ``<stem>.test.yml`` beside it."""
+    ``<stem>.amtest.yml`` beside it (not ``.test.yml``: that is promtool's, and
+    ``promtool test rules rules/*.test.yml`` must not be handed an Alertmanager file)."""
     if url is not None:
         check_webhook_url(url)
     rules = "".join(_comment(r.why) + to_yaml([inhibition_dict(r)]) for r in config.inhibitions)
@@ -462,7 +463,7 @@ def render_config(config: AlertmanagerConfig, url: str | None, fragment: bool,
     stem = PurePath(name).stem
     tests = render_template("alertmanager.test.yml.j2", sources=list(config.sources),
                             body=to_yaml(test_document(config, name, fragment)))
-    return [Rendered(name, text), Rendered(f"{stem}.test.yml", tests)]
+    return [Rendered(name, text), Rendered(f"{stem}.amtest.yml", tests)]
 
 
 def _labels(labels: Labels) -> dict[str, str]:
