@@ -204,7 +204,8 @@ def test_pms_outage_on_one_instance_pages_and_resolves(fleet: GlobalFleet) -> No
         assert [a["labels"] for a in page] == [{
             "alertgroup": "slo-orchestrator-requests-availability", "alertname": PAGE_ALERT,
             "severity": "page", "slo_name": "requests-availability",
-            "slo_service": "orchestrator", "team": "guest-messaging"}]  # fleet-wide: one
+            "slo_service": "orchestrator", "slo_tier": "page-4m",
+            "team": "guest-messaging"}]  # fleet-wide: one
         breaker = {s["metric"]["shard"]: float(s["value"][1]) for s in vm.query(
             "max by (shard) (pms_circuit_breaker_state)")}
         assert breaker["shard-1"] in (1.0, 2.0) and breaker["shard-2"] == 0.0, breaker
