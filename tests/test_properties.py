@@ -54,14 +54,20 @@ def _duration(seconds: int) -> str:
 
 @st.composite
 def windows(draw: Any, period: int, budget: Decimal) -> list[dict[str, Any]]:
-    pairs = []
-    for _ in range(draw(st.integers(1, 4))):
+    pairs: list[dict[str, Any]] = []
+    seen: set[tuple[str, int]] = set()
+    for i in range(draw(st.integers(1, 4))):
         long = draw(st.integers(3, max(3, min(period, 7 * DAY) // MINUTE))) * MINUTE
         short = draw(st.integers(2, long // MINUTE - 1)) * MINUTE
         max_factor = int((Decimal(1) / budget) * Decimal("0.9"))
         factor = draw(st.integers(1, max(1, max_factor)))
-        pairs.append({"severity": draw(st.sampled_from(["page", "ticket"])),
-                      "long": _duration(long), "short": _duration(short), "factor": factor})
+        severity = draw(st.sampled_from(["page", "ticket"]))
+        pair = {"severity": severity, "long": _duration(long), "short": _duration(short),
+                "factor": factor}
+        if (severity, long) in seen:  # two tiers "<severity>-<long>": the second gets a name
+            pair["name"] = f"{severity}-pair{i}"
+        seen.add((severity, long))
+        pairs.append(pair)
     return pairs
 
 
