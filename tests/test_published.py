@@ -16,8 +16,31 @@ from slo.readers.load import load_paths
 from tests.conftest import ROOT
 
 PUBLISHED = ROOT / "tests" / "fixtures" / "published"
-SLO_PLUGINS = "Sloth SLO plugins cannot be read: they change Sloth's rules with Go code " \
-    "slo-gen does not run"
+
+def _plugin(pid: str, advice: str) -> str:
+    return f"Sloth SLO plugin {pid!r} cannot run in slo-gen: {advice}"
+
+
+DEBUG = _plugin("sloth.dev/core/debug/v1", "it only logs in Sloth: remove it")
+CUSTOM = ("it is Go code slo-gen does not run: write the rules it adds into a slo-gen spec "
+          "(series[], alerts[]) or remove it")
+DENOMINATOR = _plugin("sloth.dev/contrib/denominator_corrected_rules/v1",
+                      "slo-gen's window and period ratios are already weighted by events: "
+                      "remove it")
+
+
+def _sli_plugin(pid: str, keys: tuple[str, str, str]) -> str:
+    return (f"Sloth SLI plugin {pid!r} cannot run in slo-gen (it is Go code that writes the "
+            f"queries): write the queries it makes as 'events' ({keys[0]}/{keys[1]}) or 'raw' "
+            f"({keys[2]})")
+
+
+INFO_LABELS = _plugin("sloth.dev/contrib/info_labels/v1", "put those labels in the SLO's labels")
+INTERVALS = _plugin("sloth.dev/contrib/rule_intervals/v1",
+                    "slo-gen sets the group intervals itself: remove it")
+PLAIN = ("error_query", "total_query", "error_ratio_query")
+CAMEL = ("errorQuery", "totalQuery", "errorRatioQuery")
+IGNORED = "Sloth ignores this key: its alert settings never took effect; use "
 WINDOWS = ("kind: Sloth AlertWindows cannot be read: slo-gen derives each SLO's burn windows "
            "from its period; a slo-gen spec sets them per SLO (alerting.windows)")
 V1ALPHA = "apiVersion: OpenSLO 'openslo/v1alpha' is not supported (expected 'openslo/v1')"
@@ -39,10 +62,10 @@ OURS: dict[str, int | list[str]] = {
         f"{{file}}: {ABSENT_NAME} (service 'checkout-eu')",
     ],
     "sloth-sli-plugin.yml": [
-        "{file}: slos[0].sli.plugin: Sloth SLI plugins cannot be read: write the plugin's "
-        "queries as 'events' (error_query/total_query) or 'raw'"],
-    "sloth-slo-plugins.yml": [f"{{file}}: slo_plugins: {SLO_PLUGINS}",
-                              f"{{file}}: slos[0].plugins: {SLO_PLUGINS}"],
+        f"{{file}}: slos[0].sli.plugin: {_sli_plugin('example/availability/v1', PLAIN)}"],
+    "sloth-slo-plugins.yml": [
+        f"{{file}}: slo_plugins.chain[0]: {_plugin('sloth.dev/contrib/validation/v1', CUSTOM)}",
+        f"{{file}}: slos[0].plugins.chain[0]: {DENOMINATOR}"],
     "sloth-alert-windows.yml": [f"{{file}}: {WINDOWS}"],
     "sloth-metricsql.yml": [
         "{file}: slos[0].sli.events.error_query: is not valid PromQL: unknown function with "
@@ -81,8 +104,6 @@ _MULTIFILE = [
     f"{{file}}: {ABSENT_NAME}: name 'MyServiceHighErrorRateSLIAbsent' is already used in "
     f"{{file}}: {ABSENT_NAME} (service 'myservice')",
 ]
-_CRD_ALERT = ("unknown field (allowed here: annotations, labels, name, pageAlert, "
-              "ticketAlert)")
 # The upstream examples (slok/sloth 0e395d8 examples/, OpenSLO/OpenSLO aa5cb78 examples/)
 UPSTREAM: dict[str, int | list[str]] = {
     "sloth/getting-started.yml": 1,
@@ -94,24 +115,35 @@ UPSTREAM: dict[str, int | list[str]] = {
     "sloth/raw-home-wifi.yml": 1,
     "sloth/multifile.yml": _MULTIFILE,
     "sloth/k8s-multifile.yml": _MULTIFILE,
-    "sloth/contrib-denominator-corrected.yaml": [f"{{file}}: spec.sloPlugins: {SLO_PLUGINS}"],
-    "sloth/contrib-slo-plugins.yml": [f"{{file}}: slos[0].plugins: {SLO_PLUGINS}",
-                                      f"{{file}}: slos[1].plugins: {SLO_PLUGINS}"],
-    "sloth/slo-plugin-getting-started.yml": [f"{{file}}: slo_plugins: {SLO_PLUGINS}",
-                                             f"{{file}}: slos[0].plugins: {SLO_PLUGINS}"],
+    "sloth/contrib-denominator-corrected.yaml": [
+        f"{{file}}: spec.sloPlugins.chain[0]: {DENOMINATOR}"],
+    "sloth/contrib-slo-plugins.yml": [
+        f"{{file}}: slos[0].plugins.chain[0]: {INFO_LABELS}",
+        f"{{file}}: slos[1].plugins.chain[0]: {INTERVALS}"],
+    "sloth/slo-plugin-getting-started.yml": [
+        f"{{file}}: slo_plugins.chain[0]: {DEBUG}", f"{{file}}: slo_plugins.chain[1]: {DEBUG}",
+        *(f"{{file}}: slos[0].plugins.chain[{i}]: {DEBUG}" for i in range(5))],
     "sloth/slo-plugin-k8s-getting-started.yml": [
-        f"{{file}}: spec.sloPlugins: {SLO_PLUGINS}",
-        f"{{file}}: spec.slos[0].plugins: {SLO_PLUGINS}"],
+        f"{{file}}: spec.sloPlugins.chain[0]: {DEBUG}",
+        f"{{file}}: spec.sloPlugins.chain[1]: {DEBUG}",
+        *(f"{{file}}: spec.slos[0].plugins.chain[{i}]: {DEBUG}" for i in range(5))],
     "sloth/plugin-getting-started.yml": [
-        "{file}: slos[0].sli.plugin: Sloth SLI plugins cannot be read: write the plugin's "
-        "queries as 'events' (error_query/total_query) or 'raw'"],
+        f"{{file}}: slos[0].sli.plugin: {_sli_plugin('getting_started_availability', PLAIN)}"],
     "sloth/plugin-k8s-getting-started.yml": [  # snake_case in a CRD: Sloth drops it silently
-        "{file}: spec.slos[0].sli.plugin: Sloth SLI plugins cannot be read: write the plugin's "
-        "queries as 'events' (errorQuery/totalQuery) or 'raw'",
-        f"{{file}}: spec.slos[0].alerting.page_alert: {_CRD_ALERT}",
-        f"{{file}}: spec.slos[0].alerting.ticket_alert: {_CRD_ALERT}"],
+        f"{{file}}: spec.slos[0].sli.plugin: "
+        f"{_sli_plugin('getting_started_availability', CAMEL)}",
+        f"{{file}}: spec.slos[0].alerting.page_alert: {IGNORED}pageAlert",
+        f"{{file}}: spec.slos[0].alerting.ticket_alert: {IGNORED}ticketAlert"],
     "sloth/victoria-metrics.yml": [
-        f"{{file}}: slo_plugins: {SLO_PLUGINS}",
+        *(f"{{file}}: slo_plugins.chain[{i}]: {_plugin(pid, advice)}" for i, (pid, advice) in
+          enumerate([("sloth.dev/contrib/validate_victoria_metrics/v1",
+                      "slo-gen renders PromQL for Prometheus only: remove it"),
+                     ("sloth.dev/core/sli_rules/v1",
+                      "slo-gen renders the SLI rules itself: remove it"),
+                     ("sloth.dev/core/metadata_rules/v1",
+                      "slo-gen renders the metadata rules itself: remove it"),
+                     ("sloth.dev/core/alert_rules/v1",
+                      "slo-gen renders the burn-rate alerts itself: remove it")])),
         "{file}: labels.generated: must be a string, got a boolean",
         *(line.format(i=0, p=90) for line in _VM_SLO),
         *(line.format(i=1, p=99) for line in _VM_SLO)],

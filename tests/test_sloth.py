@@ -143,6 +143,9 @@ def test_sloth_crd_reads_like_the_plain_spec(tmp_path: Path) -> None:
     assert a.slos == b.slos
 
 
+IGNORED = "Sloth ignores this key: its alert settings never took effect; use "
+
+
 def test_sloth_crd_names_its_own_fields(tmp_path: Path, cli) -> None:
     """The CRD spells its fields in camelCase; the plain spec's snake_case is unknown there."""
     plain = yaml.safe_load(Path(SLOTH_SPEC).read_text())
@@ -159,33 +162,28 @@ def test_sloth_crd_names_its_own_fields(tmp_path: Path, cli) -> None:
         "totalQuery)",
         f"error: {path}: {events}.errorQuery: is required",
         f"error: {path}: {events}.totalQuery: is required",
-        f"error: {path}: {alerting}.page_alert: unknown field (allowed here: annotations, "
-        "labels, name, pageAlert, ticketAlert)",
-        f"error: {path}: {alerting}.ticket_alert: unknown field (allowed here: annotations, "
-        "labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: {alerting}.page_alert: {IGNORED}pageAlert",
+        f"error: {path}: {alerting}.ticket_alert: {IGNORED}ticketAlert",
         f"error: {path}: spec.slos[1].sli.events.error_query: unknown field (allowed here: "
         "errorQuery, totalQuery)",
         f"error: {path}: spec.slos[1].sli.events.total_query: unknown field (allowed here: "
         "errorQuery, totalQuery)",
         f"error: {path}: spec.slos[1].sli.events.errorQuery: is required",
         f"error: {path}: spec.slos[1].sli.events.totalQuery: is required",
-        f"error: {path}: spec.slos[1].alerting.page_alert: unknown field (allowed here: "
-        "annotations, labels, name, pageAlert, ticketAlert)",
-        f"error: {path}: spec.slos[1].alerting.ticket_alert: unknown field (allowed here: "
-        "annotations, labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[1].alerting.page_alert: {IGNORED}pageAlert",
+        f"error: {path}: spec.slos[1].alerting.ticket_alert: {IGNORED}ticketAlert",
         f"error: {path}: spec.slos[2].sli.raw.error_ratio_query: unknown field (allowed here: "
         "errorRatioQuery)",
         f"error: {path}: spec.slos[2].sli.raw.errorRatioQuery: is required",
-        f"error: {path}: spec.slos[2].alerting.page_alert: unknown field (allowed here: "
-        "annotations, labels, name, pageAlert, ticketAlert)",
-        f"error: {path}: spec.slos[2].alerting.ticket_alert: unknown field (allowed here: "
-        "annotations, labels, name, pageAlert, ticketAlert)",
+        f"error: {path}: spec.slos[2].alerting.page_alert: {IGNORED}pageAlert",
+        f"error: {path}: spec.slos[2].alerting.ticket_alert: {IGNORED}ticketAlert",
     ]
 
 
 BAD = [
-    ({"sli": {"plugin": {"id": "x"}}}, "slos[0].sli.plugin", "Sloth SLI plugins cannot be "
-     "read: write the plugin's queries as 'events' (error_query/total_query) or 'raw'"),
+    ({"sli": {"plugin": {"id": "x"}}}, "slos[0].sli.plugin", "Sloth SLI plugin 'x' cannot run "
+     "in slo-gen (it is Go code that writes the queries): write the queries it makes as "
+     "'events' (error_query/total_query) or 'raw' (error_ratio_query)"),
     ({"sli": {"events": {"error_query": "sum(rate(x[5m]))",
                          "total_query": "sum(rate(y[{{.window}}]))"}}},
      "slos[0].sli.events.error_query", "needs the window placeholder '{{.window}}' where the "
@@ -200,9 +198,14 @@ BAD = [
     ({"alerting": {"labels": {"sloth_id": "x"}}}, "slos[0].alerting.labels.sloth_id",
      "label 'sloth_id' is set by slo-gen and cannot be overridden"),
     ({"time_window": "28d"}, "slos[0].time_window",
-     "unknown field (allowed here: alerting, description, labels, name, objective, sli)"),
-    ({"plugins": {"chain": [{"id": "x"}]}}, "slos[0].plugins", "Sloth SLO plugins cannot be "
-     "read: they change Sloth's rules with Go code slo-gen does not run"),
+     "unknown field (allowed here: alerting, description, labels, name, objective, plugins, sli)"),
+    ({"plugins": {"chain": [{"id": "x"}]}}, "slos[0].plugins.chain[0]", "Sloth SLO plugin 'x' "
+     "cannot run in slo-gen: it is Go code slo-gen does not run: write the rules it adds into a "
+     "slo-gen spec (series[], alerts[]) or remove it"),
+    ({"plugins": {"chain": []}}, "slos[0].plugins", "Sloth SLO plugins cannot run in slo-gen "
+     "(they are Go code over Sloth's rules): remove this block"),
+    ({"alerting": {"pageAlert": {"disable": True}}}, "slos[0].alerting.pageAlert",
+     "Sloth ignores this key: its alert settings never took effect; use page_alert"),
 ]
 
 
@@ -243,8 +246,9 @@ def test_sloth_slo_plugin_chains_are_named(crd: bool, key: str, tmp_path: Path, 
     assert result.exit_code == 1
     where = f"spec.{key}" if crd else key
     assert result.stderr.strip().splitlines() == [
-        f"error: {spec}: {where}: Sloth SLO plugins cannot be read: they change Sloth's rules "
-        "with Go code slo-gen does not run"]
+        f"error: {spec}: {where}.chain[0]: Sloth SLO plugin 'sloth.dev/contrib/validation/v1' "
+        "cannot run in slo-gen: it is Go code slo-gen does not run: write the rules it adds into "
+        "a slo-gen spec (series[], alerts[]) or remove it"]
 
 
 def test_sloth_alert_windows_are_named(tmp_path: Path, cli) -> None:

@@ -11,7 +11,11 @@ What maps how:
   1h/5m at 14.4x or 6h/30m at 6x, ticket on 1d/2h at 3x or 3d/6h at 1x.
 - ``sli.events`` queries of the shape ``sum(rate(selector[{{.window}}]))`` become selector SLIs
   (rules identical to a native spec's); other queries are rendered as written.
-  ``sli.raw.error_ratio_query`` is a ratio SLI. ``sli.plugin`` cannot map and is an error.
+  ``sli.raw.error_ratio_query`` is a ratio SLI.
+- Plugins are Go code slo-gen does not run: ``sli.plugin`` and each entry of an SLO plugin
+  chain (``slo_plugins``/``sloPlugins``, ``slos[].plugins``) is one problem naming the plugin's
+  id and what to write instead. The other format's spelling of ``page_alert``/``ticket_alert``
+  is refused with Sloth's own behaviour as the reason: Sloth ignores it.
 - Alerts keep Sloth's identity: page and ticket are both named ``alerting.name`` and told apart
   by ``sloth_severity``, with ``alerting`` labels and annotations under each alert's own, so
   Alertmanager routes keep matching. ``disable: true`` leaves that alert out. As in every
@@ -58,8 +62,48 @@ PLAIN_KEYS = {k: k for k in ("error_query", "total_query", "error_ratio_query", 
 CRD_KEYS = {"error_query": "errorQuery", "total_query": "totalQuery",
             "error_ratio_query": "errorRatioQuery", "page_alert": "pageAlert",
             "ticket_alert": "ticketAlert", "slo_plugins": "sloPlugins"}
-SLO_PLUGINS = "Sloth SLO plugins cannot be read: they change Sloth's rules with Go code slo-gen " \
-    "does not run"
+# What to do instead of each Sloth SLO plugin slo-gen knows of (Sloth's internal/plugin/slo);
+# any other id is the user's own Go code.
+PLUGIN_ADVICE = {
+    "sloth.dev/core/debug/v1": "it only logs in Sloth: remove it",
+    "sloth.dev/core/noop/v1": "it does nothing: remove it",
+    "sloth.dev/core/validate/v1": "slo-gen validates every spec itself: remove it",
+    "sloth.dev/core/sli_rules/v1": "slo-gen renders the SLI rules itself: remove it",
+    "sloth.dev/core/metadata_rules/v1": "slo-gen renders the metadata rules itself: remove it",
+    "sloth.dev/core/alert_rules/v1": "slo-gen renders the burn-rate alerts itself: remove it",
+    "sloth.dev/contrib/denominator_corrected_rules/v1":
+        "slo-gen's window and period ratios are already weighted by events: remove it",
+    "sloth.dev/contrib/error_budget_exhausted_alert/v1":
+        "move the SLO to a slo-gen spec and add the alert under alerts[] "
+        "(on slo:period_error_budget_remaining:ratio)",
+    "sloth.dev/contrib/info_labels/v1": "put those labels in the SLO's labels",
+    "sloth.dev/contrib/remove_labels/v1": "leave those labels out of the spec's labels",
+    "sloth.dev/contrib/rule_intervals/v1": "slo-gen sets the group intervals itself: remove it",
+    "sloth.dev/contrib/validate_victoria_metrics/v1":
+        "slo-gen renders PromQL for Prometheus only: remove it",
+}
+CUSTOM_PLUGIN = "it is Go code slo-gen does not run: write the rules it adds into a slo-gen " \
+    "spec (series[], alerts[]) or remove it"
+SLO_PLUGINS = "Sloth SLO plugins cannot run in slo-gen (they are Go code over Sloth's rules): " \
+    "remove this block"
+
+
+def _plugin_chain(fields: Fields, value: Any, path: str) -> None:
+    """One problem per plugin of a Sloth SLO plugin chain, naming its id and what to do
+    instead: Sloth runs each as Go code over its generated rules, which slo-gen cannot."""
+    chain = value.get("chain") if isinstance(value, dict) else None
+    if not isinstance(chain, list) or not chain:
+        fields.fail(path, SLO_PLUGINS)
+        return
+    for i, plugin in enumerate(chain):
+        where = join(join(path, "chain"), i)
+        pid = plugin.get("id") if isinstance(plugin, dict) else None
+        if not isinstance(pid, str) or not pid:
+            fields.fail(where, SLO_PLUGINS)
+            continue
+        fields.fail(where, f"Sloth SLO plugin {pid!r} cannot run in slo-gen: "
+                    f"{PLUGIN_ADVICE.get(pid, CUSTOM_PLUGIN)}")
+
 
 
 def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "",
@@ -68,10 +112,11 @@ def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "",
     is then ``spec`` and ``keys`` the CRD's spelling, so problems name the field as it is in
     the user's file)."""
     required = ("service", "slos") if root else ("version", "service", "slos")
-    m = fields.mapping(doc, root, required=required, optional=("labels",),
-                       refused={keys["slo_plugins"]: SLO_PLUGINS})
+    m = fields.mapping(doc, root, required=required, optional=("labels", keys["slo_plugins"]))
     if m is None:
         return None
+    if keys["slo_plugins"] in m:
+        _plugin_chain(fields, m[keys["slo_plugins"]], join(root, keys["slo_plugins"]))
     service = fields.string(m.get("service"), join(root, "service"), NAME,
                             "a service name (lowercase letters, digits, '-' and '_')")
     labels = fields.labels(m.get("labels"), join(root, "labels"), RESERVED)
@@ -89,7 +134,9 @@ def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "",
 
 
 def parse_crd(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
-    m = fields.mapping(doc, "", required=("apiVersion", "kind", "spec"), optional=("metadata",))
+    # status is written by Sloth's controller (kubectl get -o yaml shows it): nothing to read
+    m = fields.mapping(doc, "", required=("apiVersion", "kind", "spec"),
+                       optional=("metadata", "status"))
     if m is None:
         return None
     if m["kind"] == "AlertWindows":
@@ -106,11 +153,12 @@ def parse_crd(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
 def _slo(fields: Fields, value: Any, path: str, service: str, keys: dict[str, str]
          ) -> SLO | None:
     m = fields.mapping(value, path, required=("name", "objective", "sli"),
-                       optional=("description", "labels", "alerting"),
-                       refused={"plugins": SLO_PLUGINS})
+                       optional=("description", "labels", "alerting", "plugins"))
     if m is None:
         return None
     before = len(fields.problems)
+    if "plugins" in m:
+        _plugin_chain(fields, m["plugins"], join(path, "plugins"))
     name, description, objective = slo_head(fields, m, path)
     labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
     sli = _sli(fields, m.get("sli"), join(path, "sli"), keys)
@@ -135,9 +183,13 @@ def _sli(fields: Fields, value: Any, path: str, keys: dict[str, str]
     if m is None:
         return None
     if "plugin" in m:
-        fields.fail(join(path, "plugin"), "Sloth SLI plugins cannot be read: write the plugin's "
-                    f"queries as 'events' ({keys['error_query']}/{keys['total_query']}) or "
-                    "'raw'")
+        plugin = m["plugin"]
+        pid = plugin.get("id") if isinstance(plugin, dict) else None
+        what = f"Sloth SLI plugin {pid!r}" if isinstance(pid, str) and pid else "A Sloth SLI plugin"
+        fields.fail(join(path, "plugin"), f"{what} cannot run in slo-gen (it is Go code that "
+                    "writes the queries): write the queries it makes as 'events' "
+                    f"({keys['error_query']}/{keys['total_query']}) or 'raw' "
+                    f"({keys['error_ratio_query']})")
         return None
     if ("events" in m) == ("raw" in m):
         fields.fail(path, "needs exactly one of 'events' or 'raw'")
@@ -164,8 +216,12 @@ def _sli(fields: Fields, value: Any, path: str, keys: dict[str, str]
 
 def _alerting(fields: Fields, value: Any, path: str, default_base: str, objective: Decimal,
               period: int, keys: dict[str, str]) -> Alerting | None:
+    other = CRD_KEYS if keys is PLAIN_KEYS else PLAIN_KEYS
+    ignored = {other[k]: f"Sloth ignores this key: its alert settings never took effect; use "
+               f"{keys[k]}" for k in ("page_alert", "ticket_alert")}
     m = fields.mapping(value, path, optional=("name", "labels", "annotations",
-                                              keys["page_alert"], keys["ticket_alert"]))
+                                              keys["page_alert"], keys["ticket_alert"]),
+                       refused=ignored)
     if m is None:
         return None
     name = None
