@@ -95,8 +95,8 @@ _VM_SLO = [
     "'histogram_share'",
     "{{file}}: slos[{i}].sli.events.total_query: is not valid PromQL: ranges only allowed for "
     "vector selectors",
-    "{{file}}: slos[{i}].alerting.name: 'slo_foo-bar_grpc-latency-percentile-{p}_fail' is not an "
-    "alert name",
+    "{{file}}: slos[{i}].alerting.labels.objective: must be a string, got a number",
+    "{{file}}: slos[{i}].alerting.labels.objective_reversed: must be a string, got a number",
 ]
 _MULTIFILE = [
     f"{{file}}: {PAGE_NAME}: name 'MyServiceHighErrorRate' is already used in {{file}}: "
@@ -145,8 +145,8 @@ UPSTREAM: dict[str, int | list[str]] = {
                      ("sloth.dev/core/alert_rules/v1",
                       "slo-gen renders the burn-rate alerts itself: remove it")])),
         "{file}: labels.generated: must be a string, got a boolean",
-        *(line.format(i=0, p=90) for line in _VM_SLO),
-        *(line.format(i=1, p=99) for line in _VM_SLO)],
+        *(line.format(i=0) for line in _VM_SLO),
+        *(line.format(i=1) for line in _VM_SLO)],
     "sloth/windows/7d.yaml": [f"{{file}}: {WINDOWS}"],
     "sloth/windows/custom-30d.yaml": [f"{{file}}: {WINDOWS}"],
     "sloth/openslo-getting-started.yml": [f"{{file}}: {V1ALPHA}"],

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from slo.errors import UserError
+from slo.model.durations import format_duration
 from slo.model.naming import NATIVE, Naming
+from slo.model.numbers import format_number
 from slo.model.spec import ServiceSpec
 from slo.outputs.templates import render_template
 from slo.outputs.writer import Rendered
@@ -89,8 +91,25 @@ def _wrap(svc: ServiceRules, opts: Options) -> Rendered:
             "thanos.rules.yml.j2", sources=srcs, services=[service], body=body),
             _plain(svc.groups))
     text = render_template("prometheus.rules.yml.j2", sources=srcs, services=[service],
-                           test_file=f"{service}.test.yml", body=_plain(svc.groups))
+                           test_file=f"{service}.test.yml", notes=omitted_tier_notes(svc),
+                           body=_plain(svc.groups))
     return Rendered(f"{service}.rules.yml", text, text)
+
+
+def omitted_tier_notes(svc: ServiceRules) -> list[str]:
+    """One sentence per default tier the reader left out because it could never fire, so the
+    rule file says why an SLO has fewer alerts than the workbook's four."""
+    notes = []
+    for r in svc.slos:
+        for w in r.slo.alerting.omitted:
+            windows = (format_duration(w.long) if w.single else
+                       f"{format_duration(w.long)}/{format_duration(w.short)}")
+            notes.append(f"{svc.service}/{r.slo.name}: the default {w.severity} tier {w.tier} "
+                         f"({windows} at {format_number(w.factor)}x the budget) is left out: "
+                         f"{format_number(w.factor)} x budget {format_number(r.slo.error_budget)}"
+                         " >= 1, so its threshold is an error ratio of 100% or more and it "
+                         "could never fire.")
+    return notes
 
 
 def _tests(rule_file: str, svc: ServiceRules, opts: Options) -> Rendered:

@@ -18,7 +18,10 @@ from slo.model.spec import BurnWindow
 from slo.readers.fields import Fields, join
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-ALERT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Prometheus takes any UTF-8 string as an alert name (``-``, ``.``, spaces: promtool 2.42, 2.53
+# and 3.5 check and test such rules alike); only control characters are refused, as no file or
+# message could show them.
+ALERT_NAME = re.compile(r"[^\x00-\x1f\x7f]+")
 SEVERITIES = ("page", "ticket")
 DEFAULT_PERIOD = "30d"
 DEFAULT_ABSENT_FOR = "10m"
@@ -77,17 +80,17 @@ def for_duration(fields: Fields, value: Any, path: str) -> int | None:
 
 def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
                  period: int) -> tuple[BurnWindow, ...] | None:
-    """The spec's window pairs, or the workbook's defaults (factors from the period) for None."""
+    """The spec's window pairs, or the workbook's defaults (factors from the period) for None.
+
+    A pair the spec lists that could never fire (factor x budget >= 1) is an error at its
+    index; a default pair that could not is left out instead, as the user never asked for it
+    (:func:`never_firing_defaults` names them, for the rule file's note): an objective of
+    93.05% or less over 30 days loses its 1h page tier, not the SLO."""
     if value is None:
-        out: list[BurnWindow] = []
-        for i, w in enumerate(burnrate.DEFAULT_WINDOWS):
-            factor = burnrate.burn_factor(w.budget_percent, period, w.long)
-            if w.long > period:
-                fields.fail(path, f"default window {i} ({w.long}s) is longer than the period; "
-                            "list windows that fit")
-                return None
-            out.append(BurnWindow(w.severity, w.long, w.short, factor))
-        return check_factors(fields, out, path, budget)
+        out = _defaults(fields, path, period)
+        if out is None:
+            return None
+        return tuple(w for w in out if burnrate.can_fire(w.factor, budget))
     items = fields.sequence(value, path)
     if items is None:
         return None
@@ -102,6 +105,25 @@ def burn_windows(fields: Fields, value: Any, path: str, budget: Decimal,
     if len(pairs) != len(items):
         return None
     return check_factors(fields, pairs, path, budget)
+
+
+def _defaults(fields: Fields, path: str, period: int) -> list[BurnWindow] | None:
+    out: list[BurnWindow] = []
+    for i, w in enumerate(burnrate.DEFAULT_WINDOWS):
+        factor = burnrate.burn_factor(w.budget_percent, period, w.long)
+        if w.long > period:
+            fields.fail(path, f"default window {i} ({w.long}s) is longer than the period; "
+                        "list windows that fit")
+            return None
+        out.append(BurnWindow(w.severity, w.long, w.short, factor))
+    return out
+
+
+def never_firing_defaults(budget: Decimal, period: int) -> tuple[BurnWindow, ...]:
+    """The default pairs :func:`burn_windows` leaves out for this budget: their threshold is an
+    error ratio of 1 or more, so they could never fire."""
+    pairs = _defaults(Fields("<defaults>"), "", period) or []
+    return tuple(w for w in pairs if not burnrate.can_fire(w.factor, budget))
 
 
 def window_pair(fields: Fields, value: Any, path: str, period: int) -> BurnWindow | None:

@@ -38,6 +38,7 @@ from slo.readers.common import (
     camel,
     for_duration,
     group_by_labels,
+    never_firing_defaults,
     slo_head,
 )
 from slo.readers.fields import Fields, join
@@ -222,7 +223,8 @@ def _alerting(fields: Fields, value: Any, path: str, base_name: str, objective: 
         guard = g if g is not None and g >= 0 else guard
     if page is None or ticket is None or absent is None or windows is None:
         return None
-    return Alerting(runbook, page, ticket, absent, windows, guard)
+    omitted = () if "windows" in m else never_firing_defaults(error_budget(objective), period)
+    return Alerting(runbook, page, ticket, absent, windows, guard, omitted)
 
 
 def _route(fields: Fields, value: Any, path: str, default_name: str, default_labels: dict[str, str],

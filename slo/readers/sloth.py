@@ -45,6 +45,7 @@ from slo.readers.common import (
     NAME,
     burn_windows,
     camel,
+    never_firing_defaults,
     slo_head,
 )
 from slo.readers.fields import Fields, join
@@ -226,7 +227,8 @@ def _alerting(fields: Fields, value: Any, path: str, default_base: str, objectiv
         return None
     name = None
     if "name" in m:
-        name = fields.string(m["name"], join(path, "name"), ALERT_NAME, "an alert name")
+        name = fields.string(m["name"], join(path, "name"), ALERT_NAME,
+                             "an alert name (any text without control characters)")
         if name is None:
             return None
     labels = fields.labels(m.get("labels"), join(path, "labels"), RESERVED)
@@ -247,12 +249,22 @@ def _alerting(fields: Fields, value: Any, path: str, default_base: str, objectiv
     del absent_labels[SEVERITY_LABEL]  # the absent alert is no burn-rate alert
     absent = AlertRoute(f"{name or default_base}SLIAbsent", tuple(sorted(absent_labels.items())),
                         (), fields.duration(DEFAULT_ABSENT_FOR, path) or 0)
-    windows = burn_windows(fields, None, join(path, "windows"), error_budget(objective),
-                           period)
+    budget = error_budget(objective)
+    windows = burn_windows(fields, None, path, budget, period)
     if windows is None:
         return None
     windows = tuple(w for w in windows if w.severity in enabled)
-    return Alerting("", routes["page"], routes["ticket"], absent, windows)
+    omitted = tuple(w for w in never_firing_defaults(budget, period) if w.severity in enabled)
+    for severity in enabled:
+        key = keys[f"{severity}_alert"]
+        if key in m and not any(w.severity == severity for w in windows):
+            # asked for by name, and not one of its tiers could ever fire
+            why = "; ".join(f"{w.tier}: {w.factor} x budget {budget} >= 1" for w in omitted
+                            if w.severity == severity)
+            fields.fail(join(path, key), f"objective {objective} leaves this alert no tier that "
+                        f"could fire ({why}): set disable: true or raise the objective")
+            return None
+    return Alerting("", routes["page"], routes["ticket"], absent, windows, omitted=omitted)
 
 
 def _route(fields: Fields, value: Any, path: str, name: str, severity: str,
