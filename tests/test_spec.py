@@ -141,7 +141,7 @@ def test_duplicate_slo_across_files(tmp_path: Path, cli) -> None:
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         f"error: {b}: slos[0].name: SLO 'availability' of service 'checkout' is already defined "
-        f"in {a}"]
+        f"in {a}: slos[0].name"]
 
 
 def test_duplicate_yaml_key_and_broken_yaml(tmp_path: Path, cli) -> None:

@@ -225,3 +225,10 @@ class ServiceSpec:
     slos: tuple[SLO, ...]
     labels: Labels = field(default=())
     alertmanager: AlertmanagerSpec = field(default=AlertmanagerSpec())  # delivery (native only)
+    # Where each SLO is in the input, as that format spells it and with its document
+    # ("document 2: spec.slos[0]"): problems found across specs after reading (the same SLO
+    # twice) point there. Empty: "slos[i]".
+    slo_paths: tuple[str, ...] = field(default=())
+
+    def slo_path(self, index: int) -> str:
+        return self.slo_paths[index] if index < len(self.slo_paths) else f"slos[{index}]"

@@ -6,11 +6,13 @@ file is collected, so one run of ``slo-gen validate`` shows them all.
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 
 from slo.errors import Problem, SpecError
 from slo.model.spec import ServiceSpec
 from slo.readers.detect import parse_files
+from slo.readers.unique import check_unique
 from slo.readers.yamlfile import InputProblem, read_text_file
 
 DEFAULT_SPEC = "orchestrator.yaml"
@@ -31,7 +33,12 @@ def load_paths(paths: list[str]) -> list[ServiceSpec]:
     """Load and validate spec files; raise SpecError listing every problem in every file."""
     texts: list[tuple[str, str]] = []
     problems: list[Problem] = []
+    # A file given twice (a.yml ./a.yml) is read once: its SLOs are not defined twice.
+    seen: set[str] = set()
     for p in paths:
+        if os.path.realpath(p) in seen:
+            continue
+        seen.add(os.path.realpath(p))
         try:
             texts.append((p, read_text_file(p)))
         except InputProblem as exc:
@@ -52,35 +59,3 @@ def load_texts(texts: list[tuple[str, str]]) -> list[ServiceSpec]:
     if problems:
         raise SpecError(problems)
     return specs
-
-
-def check_unique(specs: list[ServiceSpec]) -> list[Problem]:
-    """SLO names per service, recorded series and alert names must be unique across all files."""
-    problems: list[Problem] = []
-    seen_slo: dict[tuple[str, str], str] = {}
-    seen_names: dict[str, str] = {}
-    for spec in specs:
-        for i, slo in enumerate(spec.slos):
-            path = f"slos[{i}]"
-            key = (spec.service, slo.name)
-            if key in seen_slo:
-                problems.append(Problem(spec.source, f"{path}.name",
-                                        f"SLO {slo.name!r} of service {spec.service!r} is "
-                                        f"already defined in {seen_slo[key]}"))
-                continue  # its alert names, derived from the same names, are that problem too
-            seen_slo[key] = spec.source
-            names = [(f"{path}.series[{j}].record", s.record) for j, s in enumerate(slo.series)]
-            names += [(f"{path}.alerts[{j}].alert", a.alert) for j, a in enumerate(slo.alerts)]
-            routes: dict[str, str] = {}  # Sloth names page and ticket alike: one alert name
-            for r in ("page", "ticket", "absent"):
-                routes.setdefault(getattr(slo.alerting, r).name, f"{path}.alerting.{r}.name")
-            names += [(fpath, name) for name, fpath in routes.items()]
-            for fpath, name in names:
-                if name in seen_names:
-                    problems.append(Problem(spec.source, fpath,
-                                            f"name {name!r} is already used in {seen_names[name]}"))
-                # the service tells apart the documents of one file, whose paths are alike
-                seen_names.setdefault(name, f"{spec.source}: {fpath} (service {spec.service!r})")
-    return problems
-
-

@@ -72,8 +72,10 @@ def parse_native(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
                                  None if fields.problems else alert_names(slos))
     if service is None or delivery is None or fields.problems:
         return None
+    paths = tuple(": ".join(p for p in (fields.prefix, f"slos[{i}]") if p)
+                  for i in range(len(slos)))
     return ServiceSpec(fields.file, service, tuple(slos), tuple(sorted(labels.items())),
-                       delivery)
+                       delivery, slo_paths=paths)
 
 
 def alert_names(slos: list[SLO]) -> frozenset[str]:

@@ -131,7 +131,10 @@ def parse_sloth(fields: Fields, doc: dict[str, Any], root: str = "",
             slos.append(slo)
     if service is None or fields.problems:
         return None
-    return ServiceSpec(fields.file, service, tuple(slos), tuple(sorted(labels.items())))
+    paths = tuple(": ".join(p for p in (fields.prefix, join(join(root, "slos"), i)) if p)
+                  for i in range(len(slos)))
+    return ServiceSpec(fields.file, service, tuple(slos), tuple(sorted(labels.items())),
+                       slo_paths=paths)
 
 
 def parse_crd(fields: Fields, doc: dict[str, Any]) -> ServiceSpec | None:
