@@ -23,6 +23,10 @@ class Naming:
     # matches on it (a faster page tier inhibits a slower one); Sloth has no such label, so
     # both namings use this one.
     tier: str = "slo_tier"
+    # Windows recorded for every SLO whatever its alerts read (seconds; those longer than the
+    # period are left out): Sloth records 5m to 3d for each SLO, and its dashboards read them
+    # even when both alerts are disabled.
+    dashboard_windows: tuple[int, ...] = ()
 
     def identity(self, service: str, slo: str) -> dict[str, str]:
         """The labels that tell one SLO's series from every other's, in output order."""
@@ -41,6 +45,7 @@ class Naming:
 
 NATIVE = Naming("slo_service", "slo_name", "slo_window")
 SLOTH = Naming("sloth_service", "sloth_slo", "sloth_window", id="sloth_id",
-               severity="sloth_severity", info="sloth_slo_info")
+               severity="sloth_severity", info="sloth_slo_info",
+               dashboard_windows=(300, 1800, 3600, 7200, 21600, 86400, 259200))
 # Spec labels may use neither scheme's names, so either rendering stays unambiguous.
 RESERVED = NATIVE.labels | SLOTH.labels | {"alertname"}

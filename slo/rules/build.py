@@ -60,7 +60,7 @@ def build_slo(spec: ServiceSpec, index: int, naming: Naming = NATIVE,
               step: int = PERIOD_STEP) -> SLORules:
     """The SLO's group, then (for a long period) the group recording its per-step sums."""
     slo = spec.slos[index]
-    p = plan(slo, step)
+    p = plan(slo, step, naming.dashboard_windows)
     ident = identity(spec.service, slo, naming)
     static = static_labels(spec, slo, naming)
     rules: list[Rule] = []

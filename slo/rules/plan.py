@@ -53,12 +53,15 @@ def period_step(slo: SLO, step: int = PERIOD_STEP) -> int | None:
     return None
 
 
-def plan(slo: SLO, step: int = PERIOD_STEP) -> Plan:
+def plan(slo: SLO, step: int = PERIOD_STEP, extra_windows: tuple[int, ...] = ()) -> Plan:
+    """``extra_windows``: recorded too, though no alert reads them (a naming's dashboard
+    windows: ``--sloth-compat`` records Sloth's); those longer than the period are left out."""
     pairs = [Pair(w, burnrate.error_threshold(w.factor, slo.error_budget))
              for w in slo.alerting.windows]
+    windows = sorted({*slo_windows(slo), *(w for w in extra_windows if w <= slo.period)})
     return Plan(
         slo,
-        slo_windows(slo),
+        tuple(windows),
         tuple(p for p in pairs if p.window.severity == "page"),
         tuple(p for p in pairs if p.window.severity == "ticket"),
         period_step(slo, step),
