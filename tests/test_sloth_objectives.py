@@ -5,12 +5,19 @@ field as the input spells it. The generated tests of such an SLO pass on every p
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from slo.cli import main
+from slo.model.burnrate import error_threshold
+from slo.model.spec import error_budget
+from slo.readers.common import burn_windows, never_firing_defaults
+from slo.readers.fields import Fields
 from slo.readers.load import load_paths
 
 ERRORS = 'sum(rate(http_requests_total{job="home-wifi",code=~"5.."}[{{.window}}]))'
@@ -138,3 +145,18 @@ def test_native_default_windows_leave_the_tier_out_with_a_note(tmp_path: Path, c
     out = tmp_path / "rules"
     assert cli.invoke(main, ["render", str(spec), "-o", str(out), "--no-check"]).exit_code == 0
     assert _note_lines((out / "home-wifi.rules.yml").read_text()) == [NOTE_1H.format(b="0.1")]
+
+
+@given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99.99"), places=2))
+def test_kept_and_left_out_tiers_split_the_defaults_by_whether_they_can_fire(
+        objective: Decimal) -> None:
+    fields = Fields("spec.yml")
+    budget = error_budget(objective)
+    kept = burn_windows(fields, None, "slos[0].alerting", budget, 30 * 86400)
+    left_out = never_firing_defaults(budget, 30 * 86400)
+    assert kept is not None and fields.problems == []
+    assert all(error_threshold(w.factor, budget) < 1 for w in kept)
+    assert all(error_threshold(w.factor, budget) >= 1 for w in left_out)
+    assert sorted(w.tier for w in (*kept, *left_out)) == [
+        "page-1h", "page-6h", "ticket-1d", "ticket-3d"]
+    assert "ticket-3d" in {w.tier for w in kept}  # 1x the budget always fires
