@@ -31,7 +31,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,34 +71,64 @@ VOCABULARY: dict[str, frozenset[str]] = {
     }),
 }
 FREE_MAPS = frozenset({"labels", "annotations", "options", "config", "connectionDetails"})
+# The keys a field path of each format starts with: a CRD's fields are under ``spec``.
+ROOTS: dict[str, frozenset[str]] = {
+    "sloth": frozenset({"version", "service", "labels", "slo_plugins", "slos"}),
+    "sloth-crd": frozenset({"apiVersion", "kind", "metadata", "spec"}),
+    "openslo": frozenset({"apiVersion", "kind", "metadata", "spec"}),
+}
 
 _PATH = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])?(\.[A-Za-z_][\w-]*(\[\d+\])?)*")
 _DOC = re.compile(r"document \d+|(SLO|SLI|AlertPolicy|AlertCondition|AlertNotificationTarget|"
                   r"Service|DataSource|PrometheusServiceLevel) \S+")
 
 
-def formats_of(path: Path) -> set[str]:
+@dataclass(frozen=True)
+class Input:
+    """What the output checks need to know of one input file: its path as slo-gen prints it,
+    the formats of its documents, and every mapping key written in it (a message may name a
+    key the user wrote, even one no format has: that is the problem it reports)."""
+
+    path: str
+    formats: frozenset[str]
+    keys: frozenset[str]
+
+
+def _keys(value: object, into: set[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            into.add(str(key))
+            _keys(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _keys(item, into)
+
+
+def read_input(path: Path) -> Input:
     """The formats of a file's documents (``sloth``, ``sloth-crd``, ``openslo``, ``native``),
-    told apart by their version key as slo-gen does; a list of documents is OpenSLO's form."""
-    found: set[str] = set()
+    told apart by their version key as slo-gen does (a list of documents is OpenSLO's form),
+    and the keys it holds. A file that is no YAML has neither."""
+    formats: set[str] = set()
+    keys: set[str] = set()
     try:
         docs = list(yaml.safe_load_all(path.read_text()))
     except (yaml.YAMLError, UnicodeDecodeError):
-        return found
+        docs = []
     for doc in docs:
+        _keys(doc, keys)
         for item in doc if isinstance(doc, list) else [doc]:
             if not isinstance(item, dict):
                 continue
             api = str(item.get("apiVersion", item.get("version", "")))
             if api.startswith("sloth.slok.dev/"):
-                found.add("sloth-crd")
+                formats.add("sloth-crd")
             elif api.startswith("prometheus/"):
-                found.add("sloth")
+                formats.add("sloth")
             elif api.startswith(("openslo/", "openslo.com/")):
-                found.add("openslo")
+                formats.add("openslo")
             elif api.startswith("slo-gen/"):
-                found.add("native")
-    return found
+                formats.add("native")
+    return Input(str(path), frozenset(formats), frozenset(keys))
 
 
 def _fields_of(path: str) -> list[str]:
@@ -113,41 +143,51 @@ def _fields_of(path: str) -> list[str]:
     return names
 
 
-def wrong_fields(line: str, file: str, formats: Iterable[str]) -> list[str]:
+def wrong_fields(line: str, spec: Input) -> list[str]:
     """Field names cited in an error line (after each ``<file>: ``) that none of the input's
-    formats has. Native specs are not checked: slo-gen's own names are always right there."""
-    vocab: set[str] = set()
-    for fmt in formats:
+    formats has and the input does not hold either, and a path that does not start where
+    the format's paths start (``slos[0]`` in a CRD, whose SLOs are ``spec.slos``). Native
+    specs are not checked: slo-gen's own names are right there by definition."""
+    vocab: set[str] = set(spec.keys)
+    roots: set[str] = set()
+    for fmt in spec.formats:
         if fmt == "native":
             return []
         vocab |= VOCABULARY[fmt]
-    if not vocab:
+        roots |= ROOTS[fmt]
+    if not roots:
         return []
     wrong: list[str] = []
-    for chunk in line.split(f"{file}: ")[1:]:
+    for chunk in line.split(f"{spec.path}: ")[1:]:
         segments = chunk.split(": ")
         while segments and _DOC.fullmatch(segments[0]):
             segments.pop(0)
         if len(segments) < 2 or not _PATH.fullmatch(segments[0]):
             continue
-        wrong += [f for f in _fields_of(segments[0]) if f not in vocab and f not in wrong]
+        names = _fields_of(segments[0])
+        if names[0] not in roots and f"{names[0]} (at the top)" not in wrong:
+            wrong.append(f"{names[0]} (at the top)")
+        wrong += [f for f in names if f not in vocab and f not in wrong]
     return wrong
 
 
-def output_problems(output: str, file: str, formats: Iterable[str]) -> list[str]:
+def output_problems(output: str, spec: Input) -> list[str]:
     """What no slo-gen output may ever contain, one reason per offending line: a traceback,
-    ``MISSING``, an ``error: :`` prefix with nothing before it, a field the format lacks."""
-    formats = list(formats)
+    ``MISSING`` or a Python ``None`` in a message, an ``error: :`` prefix with nothing before
+    it, a field the input's format lacks."""
     problems: list[str] = []
     for line in output.splitlines():
         if line.startswith("Traceback") or re.match(r"\w+(\.\w+)*(Error|Exception): ", line):
             problems.append(f"traceback: {line}")
         if "MISSING" in line:
             problems.append(f"MISSING: {line}")
+        if line.startswith("error:") and re.search(r"(?<![\w'\"])None(?![\w'\"])", line):
+            problems.append(f"None: {line}")
         if re.search(r"error: *:", line) or re.search(r": : ", line):
             problems.append(f"empty prefix: {line}")
-        for field in wrong_fields(line, file, formats):
-            problems.append(f"field {field!r} is not in {'/'.join(sorted(formats))}: {line}")
+        for field in wrong_fields(line, spec):
+            problems.append(f"field {field!r} is not in {'/'.join(sorted(spec.formats))}: "
+                            f"{line}")
     return problems
 
 
@@ -193,10 +233,15 @@ class Outcome:
 
 
 def _first_error(output: str) -> str:
+    """The line that says what went wrong: slo-gen's first ``error:``, else the engine's first
+    failure detail (promtool prints ``FAILED:`` and then what differed), else the first line."""
     lines = [ln for ln in output.splitlines() if ln.strip()]
     for line in lines:
         if line.startswith("error:"):
             return line
+    for line in lines:
+        if re.search(r"\berr:|\bexp:|alertname:|expr:|error", line):
+            return line.strip()
     skip = ("engine:", "wrote ", "Unit Testing", "Checking ", "note:", "ok:")
     return next((ln.strip() for ln in lines if not ln.startswith(skip)), "(no output)")
 
@@ -217,13 +262,13 @@ class Runner:
         return proc.returncode, proc.stdout + proc.stderr
 
     def run(self, path: Path, name: str) -> Outcome:
-        formats = formats_of(path)
+        spec = read_input(path)
         with tempfile.TemporaryDirectory(prefix="slo-pub-") as tmp:
             work = Path(tmp)
             out = work / "out"
             v_rc, v_out = self.slo_gen("validate", str(path), cwd=work)
             r_rc, r_out = self.slo_gen("render", str(path), "-o", str(out), cwd=work)
-            bad = output_problems(v_out + "\n" + r_out, str(path), formats)
+            bad = output_problems(v_out + "\n" + r_out, spec)
             if bad:
                 return Outcome(name, "bad", bad[0])
             if v_rc != 0:
@@ -244,7 +289,7 @@ class Runner:
                     if command == "test" and not files:
                         continue
                     rc, text = self.slo_gen(command, *(flags or ()), *files, cwd=work)
-                    bad = output_problems(text, str(path), formats)
+                    bad = output_problems(text, spec)
                     if bad or rc != 0:
                         first = bad[0] if bad else _first_error(text)
                         return Outcome(name, "bad", f"{command} on {engine.name}: {first}")

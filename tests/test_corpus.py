@@ -19,7 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from bench.published_examples import formats_of, output_problems
+from bench.published_examples import Input, output_problems, read_input, wrong_fields
 from slo.cli import main
 from slo.engines import discovery
 from slo.errors import UserError
@@ -38,7 +38,7 @@ def _run(args: list[str], path: Path) -> Result:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         pytest.fail("traceback:\n" + "".join(traceback.format_exception(result.exception)))
     text = result.stdout + result.stderr
-    assert output_problems(text, str(path), formats_of(path)) == [], text
+    assert output_problems(text, read_input(path)) == [], text
     return result
 
 
@@ -52,7 +52,7 @@ def test_every_corpus_file_has_one_outcome() -> None:
     assert on_disk == sorted([*FILES, "expected.yml"])
     for name in FILES:
         assert sorted(set(EXPECTED[name]) - {"item"}) in (["renders"], ["errors"]), name
-        assert formats_of(CORPUS / name), f"{name}: no Sloth or OpenSLO document"
+        assert read_input(CORPUS / name).formats, f"{name}: no Sloth or OpenSLO document"
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -160,3 +160,43 @@ def test_generated_tests_pass(name: str, engine: str, rendered: dict[str, Path],
         assert result.exit_code == 0, result.output
     result = _run(["test", *test, *map(str, sorted(out.glob("*.test.yml")))], path)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("fmt", "line", "wrong"), [
+    # main's messages on real inputs (issue 15 items 2 and 4), and ones that are right
+    ("sloth", "error: F: slos[0].alerting.windows[0]: burn factor 14.4 x budget 0.1 >= 1",
+     ["windows"]),
+    ("sloth-crd", "error: F: slos[0].alerting.page.name: name 'A' is already used in F: "
+     "slos[0].alerting.page.name (service 'b')", ["slos (at the top)", "page"]),
+    ("sloth-crd", "error: F: spec.slos[0].sli.events.error_query: is not valid PromQL",
+     ["error_query"]),
+    ("sloth", "error: F: document 2: slos[0].name: SLO 'w' is already defined in F: "
+     "document 1: slos[0].name", []),
+    ("sloth", "error: F: slos[1].labels.actual_le: must be a string, got a number", []),
+    ("openslo", "error: F: SLO s: spec.timeWindow: is required", []),
+    ("openslo", "error: F: SLO s: spec.indicator.spec.ratioMetric.good.metricSource.spec."
+     "query: is not valid PromQL", []),
+    ("openslo", "error: F: apiVersion: OpenSLO 'openslo/v1alpha' is not supported", []),
+    ("openslo", "error: F: slos[0].sli: cannot synthesize promtool test input", ["slos"
+     " (at the top)", "slos", "sli"]),
+    # a key the user wrote may be named, even one the format lacks: it is the problem
+    ("sloth", "error: F: slos[0].alerting.pageAlert: unknown field", []),
+    ("sloth-crd", "error: F: spec.slos[0].alerting.page_alert: unknown field", []),
+])
+def test_output_checker_names_foreign_fields(fmt: str, line: str, wrong: list[str]) -> None:
+    spec = Input("F", frozenset({fmt}), frozenset({"pageAlert", "page_alert"}))
+    assert wrong_fields(line, spec) == wrong
+
+
+def test_output_checker_finds_what_no_output_may_hold() -> None:
+    text = "\n".join([
+        "Traceback (most recent call last):",
+        "decimal.DivisionByZero: [<class 'decimal.DivisionByZero'>]",
+        "error: F: SLO s: spec.objectives[0].target: MISSING is not a number",
+        "error: : cannot synthesize promtool test input",
+        "error: F: SLO s: spec.indicator.spec.thresholdMetric.metricSource.type: None cannot map",
+        "ok: 1 spec(s), 1 SLO(s)",
+    ])
+    spec = Input("F", frozenset({"openslo"}), frozenset())
+    assert [p.split(":")[0] for p in output_problems(text, spec)] == [
+        "traceback", "MISSING", "empty prefix", "None"]
