@@ -174,9 +174,14 @@ def wrong_fields(line: str, spec: Input) -> list[str]:
 def output_problems(output: str, spec: Input) -> list[str]:
     """What no slo-gen output may ever contain, one reason per offending line: a traceback,
     ``MISSING`` or a Python ``None`` in a message, an ``error: :`` prefix with nothing before
-    it, a field the input's format lacks."""
+    it, a field the input's format lacks, a YAML file that does not exist (a temporary copy,
+    deleted before the user can look at the line it points to). Call it before anything the
+    command wrote is removed."""
     problems: list[str] = []
     for line in output.splitlines():
+        for named in re.findall(r"(/[^\s:'\"]+\.ya?ml)\b", line):
+            if not Path(named).exists():
+                problems.append(f"names a file that is gone ({named}): {line}")
         if line.startswith("Traceback") or re.match(r"\w+(\.\w+)*(Error|Exception): ", line):
             problems.append(f"traceback: {line}")
         if "MISSING" in line:

@@ -200,3 +200,13 @@ def test_output_checker_finds_what_no_output_may_hold() -> None:
     spec = Input("F", frozenset({"openslo"}), frozenset())
     assert [p.split(":")[0] for p in output_problems(text, spec)] == [
         "traceback", "MISSING", "empty prefix", "None"]
+
+
+def test_output_checker_refuses_lines_about_deleted_files(tmp_path: Path) -> None:
+    kept = tmp_path / "kept.rules.yml"
+    kept.write_text("groups: []\n")
+    gone = tmp_path / "gone" / "x.rules.yml"
+    text = f"wrote {kept}\n{gone}: 8:11: group \"g\", rule 1: could not parse expression\n"
+    spec = Input("F", frozenset({"sloth"}), frozenset())
+    assert output_problems(text, spec) == [
+        f"names a file that is gone ({gone}): {text.splitlines()[1]}"]
