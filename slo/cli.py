@@ -56,7 +56,11 @@ def _user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load(specs: tuple[str, ...]) -> list[ServiceSpec]:
-    return load_paths(list(specs)) if specs else load_default()
+    """The specs, and a ``note:`` line on stderr for each thing a reader assumed."""
+    loaded = load_paths(list(specs)) if specs else load_default()
+    for line in dict.fromkeys(line for spec in loaded for line in spec.note_lines()):
+        click.echo(f"note: {line}", err=True)
+    return loaded
 
 
 def _sloth_compat(fn: Callable[..., Any]) -> Callable[..., Any]:

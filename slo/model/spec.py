@@ -214,6 +214,16 @@ def error_budget(objective: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something a reader assumed or decided that the input did not say (OpenSLO's optional
+    ``timeWindow``), located like a problem; ``slo-gen validate`` and ``render`` print it and
+    the rendered rule file carries it as a comment, so an assumption is never silent."""
+
+    path: str  # e.g. "SLO checkout: spec.timeWindow"
+    message: str
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """One spec document: a service and its SLOs. ``source`` is the file it came from."""
 
@@ -221,4 +231,9 @@ class ServiceSpec:
     service: str
     slos: tuple[SLO, ...]
     labels: Labels = field(default=())
-    alertmanager: AlertmanagerSpec = field(default=AlertmanagerSpec())  # delivery (native only)
+    alertmanager: AlertmanagerSpec = field(default=AlertmanagerSpec())  # delivery
+    notes: tuple[Note, ...] = field(default=())
+
+    def note_lines(self, source: str | None = None) -> list[str]:
+        """``<file>: <path>: <message>`` per note (``source`` in place of the file's path)."""
+        return [f"{source or self.source}: {n.path}: {n.message}" for n in self.notes]

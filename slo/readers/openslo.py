@@ -1,7 +1,9 @@
-"""OpenSLO v1 documents (``apiVersion: openslo/v1``) read into :mod:`slo.model.spec` objects.
+"""OpenSLO v1 documents (``apiVersion: openslo/v1``) read into :mod:`slo.model.spec` objects;
+v1alpha SLOs (the version Sloth reads) go to :mod:`slo.readers.openslo_v1alpha`.
 
-A file may hold many documents; ``SLI``, ``AlertPolicy``, ``AlertCondition`` and ``DataSource``
-objects may be inline or referenced by name from any file given in the same run.
+A file may hold many documents, or one document holding a list of objects (as ``oslo``
+validates); ``SLI``, ``AlertPolicy``, ``AlertCondition``, ``AlertNotificationTarget`` and
+``DataSource`` objects may be inline or referenced by name from any file given in the same run.
 
 What maps how (anything else is a problem naming its field, never dropped silently):
 
@@ -15,18 +17,27 @@ What maps how (anything else is a problem naming its field, never dropped silent
   ``op: lte`` and ``value`` a bucket bound in seconds (requests at or under it are good).
 - ``AlertCondition`` of ``kind: burnrate`` with ``op: gte``: ``threshold`` is the burn factor,
   ``lookbackWindow`` the long window, the short window is a twelfth of it (the SRE workbook's
-  ratio), ``alertAfter`` the alert's ``for``, and ``severity`` ``page`` or ``ticket``. Without
-  alert policies an SLO gets the workbook's default windows, as a native spec does.
+  ratio), ``alertAfter`` the alert's ``for`` (default ``0m``), and ``severity`` ``page`` or
+  ``ticket``; ``kind`` defaults to ``burnrate`` as OpenSLO says. Without alert policies an SLO
+  gets the workbook's default windows, as a native spec does.
+- ``AlertPolicy.spec.notificationTargets`` (inline or ``targetRef``): each tier of the policy's
+  conditions carries the annotation ``notification_targets`` (the targets' names), and where one
+  target serves a severity of a service, ``slo-gen alertmanager`` routes that severity to a
+  receiver named after it (OpenSLO leaves delivery to the implementation; Alertmanager routes
+  by severity here). Where several do, the severity keeps its default receiver and a note says
+  so. docs/openslo.md has the whole mapping.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from slo.model import burnrate
-from slo.model.durations import format_duration
+from slo.model.alertmanager import DEFAULT_RECEIVERS, AlertmanagerSpec
+from slo.model.durations import format_duration, parse_duration
 from slo.model.naming import RESERVED
 from slo.model.selectors import SelectorError, parse_selector
 from slo.model.spec import (
@@ -36,12 +47,14 @@ from slo.model.spec import (
     AlertRoute,
     BurnWindow,
     LatencySLI,
+    Note,
     RatioQuerySLI,
     ServiceSpec,
     error_budget,
 )
 from slo.readers.common import (
     DEFAULT_ABSENT_FOR,
+    DEFAULT_PERIOD,
     NAME,
     burn_windows,
     camel,
@@ -53,11 +66,41 @@ from slo.readers.fields import Fields, join
 from slo.readers.promql import QueryError, events_sli, good_events_sli, template, windowed
 
 API_VERSION = "openslo/v1"
+V1ALPHA = "openslo/v1alpha"
 KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource",
          "Service")
 SEVERITIES = ("page", "ticket")
 SHORT_WINDOW_DIVISOR = 12  # the workbook's 1h/5m, 6h/30m, 1d/2h, 3d/6h
 ANY_PERIOD = 10 * 366 * 86400  # a condition checked alone: any lookback fits
+#: Names of objects that never reach Prometheus (policies, targets, SLIs, ...): OpenSLO's own
+#: examples use CamelCase (``OnCallDevopsMailNotification``); a target's name becomes an
+#: Alertmanager receiver's, so the receiver-name rule fits.
+OBJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+OBJECT_NAME_WHAT = "a name (letters, digits, '_', '.' and '-', at most 63)"
+TARGETS_ANNOTATION = "notification_targets"
+#: The window assumed when an SLO gives none (OpenSLO makes ``timeWindow`` optional).
+ASSUMED_WINDOW = (f"not given (it is optional in OpenSLO): assumed a rolling {DEFAULT_PERIOD} "
+                  "window, the default period of slo-gen and of Sloth")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where one policy's alerts of one severity should go, and where the policy said it."""
+
+    severity: str
+    targets: tuple[str, ...]
+    where: str  # "SLO x: spec.alertPolicies[0].spec.notificationTargets"
+
+
+@dataclass
+class Read:
+    """What one SLO document gave: its service, SLOs (v1alpha: one per objective), the notes
+    on what was assumed, and the deliveries its alert policies asked for."""
+
+    service: str
+    slos: list[SLO]
+    notes: list[Note] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
 
 
 @dataclass
@@ -96,23 +139,58 @@ class Catalog:
 
 
 def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
-    """Every SLO of every OpenSLO document given, resolving references among all of them."""
+    """Every SLO of every OpenSLO document given (v1 and v1alpha), resolving v1 references
+    among all of them; the SLOs of one service in one file make one spec."""
+    from slo.readers import openslo_v1alpha  # its reader shares this module's helpers
+
     catalog = Catalog()
+    reads: list[tuple[str, Read]] = []
     for fields, body in items:
+        if isinstance(body, dict) and body.get("apiVersion") == V1ALPHA:
+            got = openslo_v1alpha.read_document(fields, body)
+            if got is not None:
+                reads.append((fields.file, got))
+            continue
         doc = _document(fields, body)
         if doc is not None:
             catalog.add(doc)
-    by_file_service: dict[tuple[str, str], list[SLO]] = {}
     for doc in list(catalog.objects.values()):
-        if doc.kind != "SLO":
-            continue
-        got = _slo(doc, catalog)
-        if got is not None:
-            service, slo = got
-            by_file_service.setdefault((doc.fields.file, service), []).append(slo)
+        if doc.kind == "SLO":
+            read = _slo(doc, catalog)
+            if read is not None:
+                reads.append((doc.fields.file, read))
     _check_the_rest(catalog)
-    return [ServiceSpec(file, service, tuple(slos))
-            for (file, service), slos in by_file_service.items()]
+    by_file_service: dict[tuple[str, str], list[Read]] = {}
+    for file, read in reads:
+        by_file_service.setdefault((file, read.service), []).append(read)
+    return [_service_spec(file, service, group)
+            for (file, service), group in by_file_service.items()]
+
+
+def _service_spec(file: str, service: str, reads: list[Read]) -> ServiceSpec:
+    notes = [n for r in reads for n in r.notes]
+    receivers = dict(DEFAULT_RECEIVERS)
+    for severity in SEVERITIES:
+        deliveries = [d for r in reads for d in r.deliveries if d.severity == severity]
+        targets = list(dict.fromkeys(t for d in deliveries for t in d.targets))
+        if len(targets) == 1:
+            receivers[severity] = targets[0]
+        elif targets:
+            seen: list[str] = []
+            where = deliveries[0].where
+            for d in deliveries:  # the policy that brought in the second target
+                seen = list(dict.fromkeys([*seen, *d.targets]))
+                if len(seen) > 1:
+                    where = d.where
+                    break
+            notes.append(Note(where, (
+                f"{severity} alerts of service {service!r} name {len(targets)} targets "
+                f"({', '.join(targets)}): slo-gen alertmanager routes a severity to one "
+                f"receiver, so they go to {receivers[severity]!r}; the {TARGETS_ANNOTATION} "
+                "annotation names them")))
+    return ServiceSpec(file, service, tuple(slo for r in reads for slo in r.slos),
+                       alertmanager=AlertmanagerSpec(tuple(sorted(receivers.items()))),
+                       notes=tuple(notes))
 
 
 def _check_the_rest(catalog: Catalog) -> None:
@@ -124,13 +202,18 @@ def _check_the_rest(catalog: Catalog) -> None:
         elif doc.kind == "AlertCondition":
             _condition(doc.fields, doc.body["spec"], "spec", ANY_PERIOD)
         elif doc.kind == "AlertPolicy":
-            for cf, cond, cpath, _ in _policy(doc.fields, {"alertPolicyRef": doc.name}, "",
-                                              catalog) or []:
+            policy = _policy(doc.fields, {"alertPolicyRef": doc.name}, "", catalog)
+            for cf, cond, cpath in policy.conditions if policy else []:
                 _condition(cf, cond, cpath, ANY_PERIOD)
+        elif doc.kind == "AlertNotificationTarget":
+            _target_spec(doc.fields, doc.body["spec"], "spec")
 
 
 def _document(fields: Fields, body: Any) -> Document | None:
-    m = fields.mapping(body, "", required=("apiVersion", "kind", "metadata", "spec"))
+    service = isinstance(body, dict) and body.get("kind") == "Service"  # spec is optional
+    m = fields.mapping(body, "", required=("apiVersion", "kind", "metadata",
+                                           *(() if service else ("spec",))),
+                       optional=("spec",) if service else ())
     if m is None:
         return None
     kind = m["kind"]
@@ -141,19 +224,22 @@ def _document(fields: Fields, body: Any) -> Document | None:
                           optional=("displayName", "labels", "annotations"))
     if meta is None:
         return None
-    name = fields.string(meta["name"], "metadata.name", NAME,
-                         "a name (lowercase letters, digits, '-' and '_', at most 63)")
+    if kind == "SLO":  # its name becomes a label value and part of the alert names
+        name = fields.string(meta["name"], "metadata.name", NAME,
+                             "a name (lowercase letters, digits, '-' and '_', at most 63)")
+    else:
+        name = fields.string(meta["name"], "metadata.name", OBJECT_NAME, OBJECT_NAME_WHAT)
     if name is None:
         return None
     return Document(fields.within(f"{kind} {name}"), kind, name, m)
 
 
-def _slo(doc: Document, catalog: Catalog) -> tuple[str, SLO] | None:
+def _slo(doc: Document, catalog: Catalog) -> Read | None:
     f = doc.fields
     before = len(f.problems)
     spec = f.mapping(doc.body["spec"], "spec", required=(
-        "service", "timeWindow", "budgetingMethod", "objectives"), optional=(
-        "description", "indicator", "indicatorRef", "alertPolicies"))
+        "service", "budgetingMethod", "objectives"), optional=(
+        "description", "indicator", "indicatorRef", "alertPolicies", "timeWindow"))
     if spec is None:
         return None
     meta = doc.body["metadata"]
@@ -163,24 +249,47 @@ def _slo(doc: Document, catalog: Catalog) -> tuple[str, SLO] | None:
     description = spec.get("description", meta.get("displayName", ""))
     if not isinstance(description, str):
         f.fail("spec.description", "must be a string")
-    period = _time_window(f, spec["timeWindow"], "spec.timeWindow")
-    if spec["budgetingMethod"] != "Occurrences":
-        f.fail("spec.budgetingMethod", f"{spec['budgetingMethod']!r} cannot map: only "
-               "'Occurrences' (every event weighs the same) is supported")
+    notes: list[Note] = []
+    if "timeWindow" in spec:
+        period = _time_window(f, spec["timeWindow"], "spec.timeWindow")
+    else:
+        period = assumed_period(f, "spec.timeWindow", notes)
+    budgeting_method(f, spec["budgetingMethod"], "spec.budgetingMethod")
     objective = _objective(f, spec["objectives"], "spec.objectives")
     indicator = _indicator(f, spec, catalog)
     sli = None
     if indicator is not None and objective is not None:
         sli = _sli(indicator[0], indicator[1], indicator[2], objective[1], f)
     alerting = None
+    deliveries: list[Delivery] = []
     if service and objective is not None and period is not None:
-        alerting = _alerting(f, spec.get("alertPolicies"), "spec.alertPolicies", catalog,
-                             camel(service) + camel(doc.name), objective[0], period)
+        alerting = read_alerting(f, spec.get("alertPolicies"), "spec.alertPolicies", catalog,
+                             camel(service) + camel(doc.name), objective[0], period,
+                             deliveries)
     if (len(f.problems) > before or service is None or period is None or objective is None
             or sli is None or alerting is None):
         return None
-    return service, SLO(doc.name, str(description), objective[0], period or 0, sli[0],
-                        alerting, sli[1], labels=tuple(sorted(labels.items())))
+    slo = SLO(doc.name, str(description), objective[0], period or 0, sli[0], alerting, sli[1],
+              labels=tuple(sorted(labels.items())))
+    return Read(service, [slo], notes, deliveries)
+
+
+def assumed_period(f: Fields, path: str, notes: list[Note]) -> int:
+    """The period when the SLO gives no window (v1 ``timeWindow``, v1alpha ``timeWindows``):
+    slo-gen's and Sloth's default, said in a note at the field's place."""
+    notes.append(Note(where(f, path), ASSUMED_WINDOW))
+    return parse_duration(DEFAULT_PERIOD)
+
+
+def where(f: Fields, path: str) -> str:
+    """``path`` as a problem there would be located (``SLO x: spec.timeWindow``)."""
+    return ": ".join(p for p in (f.prefix, path) if p)
+
+
+def budgeting_method(f: Fields, value: Any, path: str) -> None:
+    if value != "Occurrences":
+        f.fail(path, f"{value!r} cannot map: only 'Occurrences' (every event weighs the same) "
+               "is supported")
 
 
 def _labels(f: Fields, value: Any, path: str) -> dict[str, str]:
@@ -225,23 +334,34 @@ def _objective(f: Fields, value: Any, path: str) -> tuple[Decimal, dict[str, Any
                                          "timeSliceTarget", "timeSliceWindow"))
     if o is None:
         return None
-    for key in ("timeSliceTarget", "timeSliceWindow"):
-        if key in o:
-            f.fail(join(p, key), "time slices cannot map: budgetingMethod must be Occurrences")
-            return None
+    if not no_time_slices(f, o, p):
+        return None
     if ("target" in o) == ("targetPercent" in o):
         f.fail(p, "needs exactly one of 'target' (a ratio) or 'targetPercent'")
         return None
     if "targetPercent" in o:
         percent = objective_percent(f, o["targetPercent"], join(p, "targetPercent"))
     else:
-        ratio = f.number(o["target"], join(p, "target"))
-        if ratio is not None and not Decimal(0) < ratio < 1:
-            f.fail(join(p, "target"), f"{o['target']!r} is out of range: a target is a ratio, "
-                   "0 < x < 1")
-            return None
-        percent = None if ratio is None else (ratio * 100).normalize()
+        percent = target_percent(f, o["target"], join(p, "target"))
     return None if percent is None else (percent, o)
+
+
+def no_time_slices(f: Fields, objective: dict[str, Any], path: str) -> bool:
+    """False, with the problem, when an objective sets time slices (never mapped)."""
+    for key in ("timeSliceTarget", "timeSliceWindow"):
+        if key in objective:
+            f.fail(join(path, key), "time slices cannot map: budgetingMethod must be Occurrences")
+            return False
+    return True
+
+
+def target_percent(f: Fields, value: Any, path: str) -> Decimal | None:
+    """An objective's ``target`` (a ratio, 0 < x < 1) in percent."""
+    ratio = f.number(value, path)
+    if ratio is not None and not Decimal(0) < ratio < 1:
+        f.fail(path, f"{value!r} is out of range: a target is a ratio, 0 < x < 1")
+        return None
+    return None if ratio is None else (ratio * 100).normalize()
 
 
 def _indicator(f: Fields, spec: dict[str, Any], catalog: Catalog
@@ -336,11 +456,16 @@ def _prometheus_query(f: Fields, value: Any, path: str) -> str | None:
 
 def _query(f: Fields, value: Any, path: str, counter: bool, needs_window: bool = False
            ) -> str | None:
-    """A PromQL template: ``{{.window}}`` queries as written, a counter selector as its rate."""
     text = _prometheus_query(f, value, path)
+    return promql_template(f, text, join(path, "metricSource.spec.query"), counter,
+                           needs_window)
+
+
+def promql_template(f: Fields, text: str | None, qpath: str, counter: bool,
+                    needs_window: bool = False) -> str | None:
+    """A PromQL template: ``{{.window}}`` queries as written, a counter selector as its rate."""
     if text is None:
         return None
-    qpath = join(path, "metricSource.spec.query")
     if "{{" in text or needs_window:
         try:
             return template(text)
@@ -395,8 +520,10 @@ def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any] | Non
     return LatencySLI(hist, float(le)), ()
 
 
-def _alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
-              objective: Decimal, period: int) -> Alerting | None:
+def read_alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
+              objective: Decimal, period: int, deliveries: list[Delivery]) -> Alerting | None:
+    """The SLO's alerts from its policies; ``deliveries`` gets where each policy's alerts
+    should go (its severities and targets)."""
     budget = error_budget(objective)
     absent_for = for_duration(f, DEFAULT_ABSENT_FOR, path) or 0
     routes = {s: AlertRoute(f"{base}ErrorBudgetBurn{camel(s)}", (("severity", s),))
@@ -406,25 +533,31 @@ def _alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
         defaults = burn_windows(f, None, path, budget, period)
         return None if defaults is None else Alerting("", routes["page"], routes["ticket"],
                                                       absent, defaults)
-    conditions: list[tuple[Fields, dict[str, Any], str, dict[str, str]]] = []
-    for i, item in enumerate(f.sequence(value, path) or []):
-        policy = _policy(f, item, join(path, i), catalog)
-        if policy is not None:
-            conditions += policy
+    policies = [p for i, item in enumerate(f.sequence(value, path) or [])
+                if (p := _policy(f, item, join(path, i), catalog)) is not None]
     windows: list[BurnWindow] = []
     waits: dict[str, tuple[int, str]] = {}
     labels: dict[str, dict[str, str]] = {s: {"severity": s} for s in SEVERITIES}
-    for cf, cond, cpath, policy_labels in conditions:
-        got = _condition(cf, cond, cpath, period)
-        if got is None:
-            continue
-        window, wait = got
-        windows.append(window)
-        labels[window.severity].update(policy_labels)
-        first = waits.setdefault(window.severity, (wait, cpath))
-        if first[0] != wait:
-            cf.fail(join(cpath, "condition.alertAfter"), f"differs from {first[1]}: all "
-                    f"{window.severity} conditions of an SLO share one alert and its 'for'")
+    for policy in policies:
+        severities: list[str] = []
+        for cf, cond, cpath in policy.conditions:
+            got = _condition(cf, cond, cpath, period)
+            if got is None:
+                continue
+            window, wait = got
+            if policy.targets:
+                window = replace(window, annotations=(
+                    (TARGETS_ANNOTATION, ", ".join(policy.targets)),))
+            windows.append(window)
+            severities.append(window.severity)
+            labels[window.severity].update(policy.labels)
+            first = waits.setdefault(window.severity, (wait, cpath))
+            if first[0] != wait:
+                cf.fail(join(cpath, "condition.alertAfter"), f"differs from {first[1]}: all "
+                        f"{window.severity} conditions of an SLO share one alert and its 'for'")
+        if policy.targets:
+            deliveries += [Delivery(s, policy.targets, policy.where)
+                           for s in dict.fromkeys(severities)]
     checked = check_factors(f, windows, path, budget)
     if checked is None:
         return None
@@ -434,9 +567,18 @@ def _alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
     return Alerting("", routes["page"], routes["ticket"], absent, checked)
 
 
-def _policy(f: Fields, value: Any, path: str, catalog: Catalog
-            ) -> list[tuple[Fields, dict[str, Any], str, dict[str, str]]] | None:
-    """The policy's conditions: (their Fields, mapping, path) and the policy's labels."""
+@dataclass
+class Policy:
+    """An alert policy's conditions (the Fields naming each one's problems, its mapping, its
+    path), its labels, and the names of its notification targets (and where they are)."""
+
+    conditions: list[tuple[Fields, dict[str, Any], str]]
+    labels: dict[str, str]
+    targets: tuple[str, ...]
+    where: str
+
+
+def _policy(f: Fields, value: Any, path: str, catalog: Catalog) -> Policy | None:
     if isinstance(value, dict) and "alertPolicyRef" in value:
         ref = f.mapping(value, path, required=("alertPolicyRef",))
         doc = catalog.get(f, "AlertPolicy", (ref or {}).get("alertPolicyRef"),
@@ -458,12 +600,12 @@ def _policy(f: Fields, value: Any, path: str, catalog: Catalog
         "notificationTargets"))
     if spec is None:
         return None
-    if spec.get("notificationTargets"):
-        pf.fail(join(sp, "notificationTargets"), "notification targets cannot map: Alertmanager "
-                "routes alerts; match on the alerts' labels there")
     if spec.get("alertWhenBreaching", True) is not True:
         pf.fail(join(sp, "alertWhenBreaching"), "must be true: a policy that never alerts on "
                 "a burning budget maps to no rule")
+    tpath = join(sp, "notificationTargets")
+    targets = _targets(pf, spec["notificationTargets"], tpath, catalog) \
+        if "notificationTargets" in spec else ()
     out = []
     for i, item in enumerate(pf.sequence(spec["conditions"], join(sp, "conditions")) or []):
         cpath = join(join(sp, "conditions"), i)
@@ -472,13 +614,62 @@ def _policy(f: Fields, value: Any, path: str, catalog: Catalog
             doc = catalog.get(pf, "AlertCondition", (ref or {}).get("conditionRef"),
                               join(cpath, "conditionRef"))
             if doc is not None:
-                out.append((doc.fields, doc.body["spec"], "spec", labels))
+                out.append((doc.fields, doc.body["spec"], "spec"))
             continue
         inline = pf.mapping(item, cpath, required=("metadata", "spec"),
                             optional=("apiVersion", "kind"))
         if inline is not None:
-            out.append((pf, inline["spec"], join(cpath, "spec"), labels))
-    return out
+            out.append((pf, inline["spec"], join(cpath, "spec")))
+    return Policy(out, labels, targets or (), where(pf, tpath))
+
+
+INLINE_TARGET = ("apiVersion", "kind", "metadata", "spec")
+
+
+def _targets(f: Fields, value: Any, path: str, catalog: Catalog) -> tuple[str, ...] | None:
+    """The names of a policy's notification targets, by ``targetRef`` or inline."""
+    items = f.sequence(value, path)
+    if items is None:
+        return None
+    if not items:
+        f.fail(path, "must list at least one target (OpenSLO v1 requires one)")
+        return None
+    names: list[str] = []
+    for i, item in enumerate(items):
+        p = join(path, i)
+        if isinstance(item, dict) and "targetRef" in item:
+            if any(k in item for k in INLINE_TARGET):
+                f.fail(p, "give either 'targetRef' or an inline AlertNotificationTarget "
+                       "(kind, metadata, spec), not both")
+                continue
+            ref = f.mapping(item, p, required=("targetRef",))
+            doc = catalog.get(f, "AlertNotificationTarget", (ref or {}).get("targetRef"),
+                              join(p, "targetRef"))
+            if doc is not None:
+                names.append(doc.name)
+            continue
+        inline = f.mapping(item, p, required=("metadata", "spec"),
+                           optional=("apiVersion", "kind"))
+        if inline is None:
+            continue
+        if inline.get("kind", "AlertNotificationTarget") != "AlertNotificationTarget":
+            f.fail(join(p, "kind"), f"{inline['kind']!r} must be AlertNotificationTarget")
+        meta = f.mapping(inline["metadata"], join(p, "metadata"), required=("name",),
+                         optional=("displayName", "labels", "annotations"))
+        name = None if meta is None else f.string(
+            meta["name"], join(p, "metadata.name"), OBJECT_NAME, OBJECT_NAME_WHAT)
+        if _target_spec(f, inline["spec"], join(p, "spec")) and name is not None:
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def _target_spec(f: Fields, value: Any, path: str) -> bool:
+    """An AlertNotificationTarget's spec: ``target`` (what kind of target: email, slack, ...)
+    is required; it names no Alertmanager integration, so it is only checked."""
+    m = f.mapping(value, path, required=("target",), optional=("description",))
+    if m is None:
+        return False
+    return f.text(m["target"], join(path, "target")) is not None
 
 
 def _condition(f: Fields, value: Any, path: str, period: int
@@ -491,10 +682,11 @@ def _condition(f: Fields, value: Any, path: str, period: int
         f.fail(join(path, "severity"), f"{severity!r} must be one of {', '.join(SEVERITIES)} "
                "(the page and the ticket alert)")
     p = join(path, "condition")
-    c = f.mapping(m["condition"], p, required=("kind", "op", "threshold", "lookbackWindow",
-                                                "alertAfter"))
+    c = f.mapping(m["condition"], p, required=("op", "threshold", "lookbackWindow"),
+                  optional=("kind", "alertAfter"))
     if c is None:
         return None
+    c = {"kind": "burnrate", "alertAfter": "0m", **c}  # OpenSLO's defaults
     if c["kind"] != "burnrate":
         f.fail(join(p, "kind"), f"{c['kind']!r} cannot map: only 'burnrate' conditions do")
     if c["op"] != "gte":
