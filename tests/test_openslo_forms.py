@@ -66,3 +66,28 @@ def test_an_empty_sequence_is_a_problem(tmp_path: Path, cli) -> None:
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"error: {path}: is an empty list: expected OpenSLO objects"]
+
+
+def test_a_service_object_is_checked(tmp_path: Path, cli) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text("apiVersion: openslo/v1\nkind: Service\nmetadata: {name: web}\n"
+                    "spec: {markdown: The web}\n")
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}: Service web: spec.markdown: unknown field (allowed here: description)"]
+
+
+def test_targets_alone_validate_and_render_says_there_is_nothing(tmp_path: Path, cli) -> None:
+    path = tmp_path / "targets.yaml"
+    path.write_text("apiVersion: openslo/v1\nkind: AlertNotificationTarget\n"
+                    "metadata: {name: OnCallDevopsSlackNotification}\n"
+                    "spec: {description: Sends P1 alerts to Slack, target: slack}\n")
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0 and result.stdout == "ok: 0 spec(s), 0 SLO(s)\n"
+    out = tmp_path / "out"
+    result = cli.invoke(main, ["render", str(path), "-o", str(out)])
+    assert result.exit_code == 1 and not out.exists()
+    assert result.stderr.splitlines() == [
+        "error: no SLO in the files given, nothing to render (OpenSLO targets, policies and "
+        "SLIs render with the SLOs that use them: give those files together)"]

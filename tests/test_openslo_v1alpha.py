@@ -155,3 +155,23 @@ def test_other_v1alpha_kinds(tmp_path: Path, cli) -> None:
     assert result.stderr.splitlines() == [
         f"error: {spec}: document 2: kind: 'AlertPolicy' is not an OpenSLO v1alpha kind (SLO, "
         "Service): convert it to openslo/v1"]
+
+
+def test_incremental_is_v1alphas_spelling_of_counter(tmp_path: Path, cli) -> None:
+    def change(s):
+        metrics = s["objectives"][0]["ratioMetrics"]
+        metrics["incremental"] = True
+        metrics["good"]["query"] = 'http_requests_total{job="storefront",code!~"5.."}'
+        metrics["total"]["query"] = 'http_requests_total{job="storefront"}'
+    (spec,) = _bad(tmp_path, change)
+    (loaded,) = load_paths([spec])
+    assert isinstance(loaded.slos[0].sli, GoodEventsSLI)
+    doc = yaml.safe_load(Path(spec).read_text())
+    doc["spec"]["objectives"][0]["ratioMetrics"]["incremental"] = False
+    Path(spec).write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = cli.invoke(main, ["validate", spec])
+    assert result.stderr.splitlines() == [
+        f"error: {spec}: {WHERE}: {GOOD}.query: a selector is taken as a counter: set "
+        "incremental: true, or write PromQL holding '{{.window}}'",
+        f"error: {spec}: {WHERE}: spec.objectives[0].ratioMetrics.total.query: a selector is "
+        "taken as a counter: set incremental: true, or write PromQL holding '{{.window}}'"]

@@ -95,7 +95,7 @@ def detect(doc: Any) -> str:
             return sloth.VERSION
         return (f"Sloth spec version {doc['version']!r} is not supported "
                 f"(expected {sloth.VERSION!r})")
-    if str(api or "").startswith("openslo/"):
+    if str(api or "").startswith(("openslo/", "openslo.com/")):  # v2alpha: openslo.com/
         return (f"OpenSLO {api!r} is not supported (expected {openslo.API_VERSION!r} or "
                 f"{openslo.V1ALPHA!r})")
     return f"{api!r} is not a known spec version: expected {KNOWN}"

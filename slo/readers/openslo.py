@@ -207,6 +207,8 @@ def _check_the_rest(catalog: Catalog) -> None:
                 _condition(cf, cond, cpath, ANY_PERIOD)
         elif doc.kind == "AlertNotificationTarget":
             _target_spec(doc.fields, doc.body["spec"], "spec")
+        elif doc.kind == "Service" and "spec" in doc.body:
+            doc.fields.mapping(doc.body["spec"], "spec", optional=("description",))
 
 
 def _document(fields: Fields, body: Any) -> Document | None:
@@ -462,8 +464,9 @@ def _query(f: Fields, value: Any, path: str, counter: bool, needs_window: bool =
 
 
 def promql_template(f: Fields, text: str | None, qpath: str, counter: bool,
-                    needs_window: bool = False) -> str | None:
-    """A PromQL template: ``{{.window}}`` queries as written, a counter selector as its rate."""
+                    needs_window: bool = False, counter_key: str = "counter") -> str | None:
+    """A PromQL template: ``{{.window}}`` queries as written, a counter selector as its rate
+    (``counter_key`` is how the format spells the flag that says it is a counter)."""
     if text is None:
         return None
     if "{{" in text or needs_window:
@@ -475,12 +478,12 @@ def promql_template(f: Fields, text: str | None, qpath: str, counter: bool,
     try:
         selector = parse_selector(text)
     except SelectorError:
-        f.fail(qpath, "must be a counter selector (with counter: true) or PromQL holding "
+        f.fail(qpath, f"must be a counter selector (with {counter_key}: true) or PromQL holding "
                "'{{.window}}' where the range goes")
         return None
     if not counter:
-        f.fail(qpath, "a selector is taken as a counter: set counter: true, or write PromQL "
-               "holding '{{.window}}'")
+        f.fail(qpath, f"a selector is taken as a counter: set {counter_key}: true, or write "
+               "PromQL holding '{{.window}}'")
         return None
     return windowed(selector)
 

@@ -5,7 +5,8 @@ way Sloth maps them so a Sloth user's file renders the same SLOs:
   (Sloth's ``sloth_slo``; its ``sloth_id`` is ``<service>-<name>-<index>``), with the
   objective's ``target`` (a ratio) and its ``ratioMetrics`` ``good``/``total`` queries of
   ``source: prometheus`` (or Sloth's ``sloth``) and ``queryType: promql``: PromQL holding
-  ``{{.window}}``, or counter selectors with ``counter: true`` as in v1;
+  ``{{.window}}``, or counter selectors with ``counter: true`` (v1alpha's spec spells it
+  ``incremental``; both are read) as in v1;
 - ``timeWindows``: one rolling window of ``count`` ``unit`` (Second to Week); without it the
   30-day period Sloth and slo-gen default to is assumed, and a note says so;
 - ``budgetingMethod: Occurrences``; v1alpha has no alert policies, so every SLO gets the SRE
@@ -158,18 +159,19 @@ def _objective(f: Fields, value: Any, path: str) -> tuple[Any, Any] | None:
                   optional=("counter", "incremental"))
     if r is None or percent is None:
         return None
-    counter = r.get("counter", False)
+    key = "incremental" if "incremental" in r and "counter" not in r else "counter"
+    counter = r.get(key, False)  # v1alpha's spec says incremental; Sloth's library, counter
     if not isinstance(counter, bool):
-        f.fail(join(p, "counter"), "must be true or false")
+        f.fail(join(p, key), "must be true or false")
         return None
-    good = _query(f, r["good"], join(p, "good"), counter)
-    total = _query(f, r["total"], join(p, "total"), counter)
+    good = _query(f, r["good"], join(p, "good"), counter, key)
+    total = _query(f, r["total"], join(p, "total"), counter, key)
     if good is None or total is None:
         return None
     return percent, good_events_sli(f, good, total, p)
 
 
-def _query(f: Fields, value: Any, path: str, counter: bool) -> str | None:
+def _query(f: Fields, value: Any, path: str, counter: bool, key: str) -> str | None:
     m = f.mapping(value, path, required=("source", "queryType", "query"))
     if m is None:
         return None
@@ -185,4 +187,4 @@ def _query(f: Fields, value: Any, path: str, counter: bool) -> str | None:
     text = f.text(m["query"], join(path, "query"))
     if not ok:
         return None
-    return promql_template(f, text, join(path, "query"), counter)
+    return promql_template(f, text, join(path, "query"), counter, counter_key=key)
