@@ -5,91 +5,64 @@ A file may hold many documents, or one document holding a list of objects (as ``
 validates); ``SLI``, ``AlertPolicy``, ``AlertCondition``, ``AlertNotificationTarget`` and
 ``DataSource`` objects may be inline or referenced by name from any file given in the same run.
 
-What maps how (anything else is a problem naming its field, never dropped silently):
+What maps how (anything else is a problem naming its field, never dropped silently;
+docs/openslo.md has the whole table):
 
 - ``SLO``: ``spec.service`` and ``metadata.name`` name the SLO; ``metadata.labels`` become its
   labels; one objective's ``target`` (a ratio) or ``targetPercent``; one rolling
-  ``timeWindow``; ``budgetingMethod: Occurrences`` (requests are weighed, not time slices).
+  ``timeWindow`` (optional in OpenSLO: without it a rolling 30d window is assumed and a
+  :class:`~slo.model.spec.Note` says so); ``budgetingMethod: Occurrences`` (requests are
+  weighed, not time slices).
 - ``ratioMetric`` with ``bad``/``total`` or ``good``/``total`` Prometheus queries: counter
   selectors (``counter: true``), or PromQL holding ``{{.window}}`` as in Sloth's queries;
   ``raw`` ratios (``rawType: failure`` or ``success``) with ``{{.window}}``.
 - ``thresholdMetric``: a latency histogram, its base name as the query, with the objective's
   ``op: lte`` and ``value`` a bucket bound in seconds (requests at or under it are good).
-- ``AlertCondition`` of ``kind: burnrate`` with ``op: gte``: ``threshold`` is the burn factor,
-  ``lookbackWindow`` the long window, the short window is a twelfth of it (the SRE workbook's
-  ratio), ``alertAfter`` the alert's ``for`` (default ``0m``), and ``severity`` ``page`` or
-  ``ticket``; ``kind`` defaults to ``burnrate`` as OpenSLO says. Without alert policies an SLO
-  gets the workbook's default windows, as a native spec does.
-- ``AlertPolicy.spec.notificationTargets`` (inline or ``targetRef``): each tier of the policy's
-  conditions carries the annotation ``notification_targets`` (the targets' names), and where one
-  target serves a severity of a service, ``slo-gen alertmanager`` routes that severity to a
-  receiver named after it (OpenSLO leaves delivery to the implementation; Alertmanager routes
-  by severity here). Where several do, the severity keeps its default receiver and a note says
-  so. docs/openslo.md has the whole mapping.
+- ``alertPolicies``: burn-rate tiers (:mod:`.openslo_alerts`); their notification targets
+  become, per service and severity, the receivers of ``slo-gen alertmanager`` where one target
+  serves a severity (else the default receiver stays, and a note says so). Without alert
+  policies an SLO gets the workbook's default windows, as a native spec does.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from slo.model import burnrate
 from slo.model.alertmanager import DEFAULT_RECEIVERS, AlertmanagerSpec
-from slo.model.durations import format_duration, parse_duration
-from slo.model.naming import RESERVED
+from slo.model.durations import parse_duration
 from slo.model.selectors import SelectorError, parse_selector
-from slo.model.spec import (
-    SLI,
-    SLO,
-    Alerting,
-    AlertRoute,
-    BurnWindow,
-    LatencySLI,
-    Note,
-    RatioQuerySLI,
-    ServiceSpec,
-    error_budget,
-)
-from slo.readers.common import (
-    DEFAULT_ABSENT_FOR,
-    DEFAULT_PERIOD,
-    NAME,
-    burn_windows,
-    camel,
-    check_factors,
-    for_duration,
-    objective_percent,
-)
+from slo.model.spec import SLI, SLO, LatencySLI, Note, RatioQuerySLI, ServiceSpec
+from slo.readers.common import DEFAULT_PERIOD, NAME, camel, objective_percent
 from slo.readers.fields import Fields, join
+from slo.readers.openslo_alerts import (
+    ANY_PERIOD,
+    SEVERITIES,
+    TARGETS_ANNOTATION,
+    Delivery,
+    read_alerting,
+    read_condition,
+    read_policy,
+    target_spec,
+)
+from slo.readers.openslo_objects import (
+    OBJECT_NAME,
+    OBJECT_NAME_WHAT,
+    Catalog,
+    Document,
+    object_labels,
+    where,
+)
 from slo.readers.promql import QueryError, events_sli, good_events_sli, template, windowed
 
 API_VERSION = "openslo/v1"
 V1ALPHA = "openslo/v1alpha"
 KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource",
          "Service")
-SEVERITIES = ("page", "ticket")
-SHORT_WINDOW_DIVISOR = 12  # the workbook's 1h/5m, 6h/30m, 1d/2h, 3d/6h
-ANY_PERIOD = 10 * 366 * 86400  # a condition checked alone: any lookback fits
-#: Names of objects that never reach Prometheus (policies, targets, SLIs, ...): OpenSLO's own
-#: examples use CamelCase (``OnCallDevopsMailNotification``); a target's name becomes an
-#: Alertmanager receiver's, so the receiver-name rule fits.
-OBJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
-OBJECT_NAME_WHAT = "a name (letters, digits, '_', '.' and '-', at most 63)"
-TARGETS_ANNOTATION = "notification_targets"
 #: The window assumed when an SLO gives none (OpenSLO makes ``timeWindow`` optional).
 ASSUMED_WINDOW = (f"not given (it is optional in OpenSLO): assumed a rolling {DEFAULT_PERIOD} "
                   "window, the default period of slo-gen and of Sloth")
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Where one policy's alerts of one severity should go, and where the policy said it."""
-
-    severity: str
-    targets: tuple[str, ...]
-    where: str  # "SLO x: spec.alertPolicies[0].spec.notificationTargets"
 
 
 @dataclass
@@ -101,41 +74,6 @@ class Read:
     slos: list[SLO]
     notes: list[Note] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
-
-
-@dataclass
-class Document:
-    """One OpenSLO object; ``fields`` records its problems under ``<kind> <name>``."""
-
-    fields: Fields
-    kind: str
-    name: str
-    body: dict[str, Any]
-
-
-class Catalog:
-    """Every named object of every file, so references resolve across files."""
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], Document] = {}
-
-    def add(self, doc: Document) -> None:
-        key = (doc.kind, doc.name)
-        if key in self.objects:
-            first = self.objects[key]
-            doc.fields.fail("metadata.name", f"{doc.kind} {doc.name!r} is already defined in "
-                            f"{first.fields.file}")
-        else:
-            self.objects[key] = doc
-
-    def get(self, fields: Fields, kind: str, name: Any, path: str) -> Document | None:
-        if not isinstance(name, str) or not name:
-            fields.fail(path, f"must name a {kind}")
-            return None
-        found = self.objects.get((kind, name))
-        if found is None:
-            fields.fail(path, f"no {kind} named {name!r} in the files given")
-        return found
 
 
 def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
@@ -200,13 +138,13 @@ def _check_the_rest(catalog: Catalog) -> None:
         if doc.kind == "SLI":
             _sli(doc.fields, doc.body["spec"], "spec", None, doc.fields)
         elif doc.kind == "AlertCondition":
-            _condition(doc.fields, doc.body["spec"], "spec", ANY_PERIOD)
+            read_condition(doc.fields, doc.body["spec"], "spec", ANY_PERIOD)
         elif doc.kind == "AlertPolicy":
-            policy = _policy(doc.fields, {"alertPolicyRef": doc.name}, "", catalog)
+            policy = read_policy(doc.fields, {"alertPolicyRef": doc.name}, "", catalog)
             for cf, cond, cpath in policy.conditions if policy else []:
-                _condition(cf, cond, cpath, ANY_PERIOD)
+                read_condition(cf, cond, cpath, ANY_PERIOD)
         elif doc.kind == "AlertNotificationTarget":
-            _target_spec(doc.fields, doc.body["spec"], "spec")
+            target_spec(doc.fields, doc.body["spec"], "spec")
         elif doc.kind == "Service" and "spec" in doc.body:
             doc.fields.mapping(doc.body["spec"], "spec", optional=("description",))
 
@@ -247,7 +185,7 @@ def _slo(doc: Document, catalog: Catalog) -> Read | None:
     meta = doc.body["metadata"]
     service = f.string(spec["service"], "spec.service", NAME,
                        "a service name (lowercase letters, digits, '-' and '_')")
-    labels = _labels(f, meta.get("labels"), "metadata.labels")
+    labels = object_labels(f, meta.get("labels"), "metadata.labels")
     description = spec.get("description", meta.get("displayName", ""))
     if not isinstance(description, str):
         f.fail("spec.description", "must be a string")
@@ -283,26 +221,10 @@ def assumed_period(f: Fields, path: str, notes: list[Note]) -> int:
     return parse_duration(DEFAULT_PERIOD)
 
 
-def where(f: Fields, path: str) -> str:
-    """``path`` as a problem there would be located (``SLO x: spec.timeWindow``)."""
-    return ": ".join(p for p in (f.prefix, path) if p)
-
-
 def budgeting_method(f: Fields, value: Any, path: str) -> None:
     if value != "Occurrences":
         f.fail(path, f"{value!r} cannot map: only 'Occurrences' (every event weighs the same) "
                "is supported")
-
-
-def _labels(f: Fields, value: Any, path: str) -> dict[str, str]:
-    """OpenSLO labels; a list of values has no Prometheus label to become."""
-    if isinstance(value, dict):
-        for key, val in value.items():
-            if isinstance(val, list):
-                f.fail(join(path, str(key)), "a list of values cannot become a Prometheus "
-                       "label: give one string")
-                value = {k: v for k, v in value.items() if not isinstance(v, list)}
-    return f.labels(value, path, RESERVED)
 
 
 def _time_window(f: Fields, value: Any, path: str) -> int | None:
@@ -523,192 +445,3 @@ def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any] | Non
     return LatencySLI(hist, float(le)), ()
 
 
-def read_alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
-              objective: Decimal, period: int, deliveries: list[Delivery]) -> Alerting | None:
-    """The SLO's alerts from its policies; ``deliveries`` gets where each policy's alerts
-    should go (its severities and targets)."""
-    budget = error_budget(objective)
-    absent_for = for_duration(f, DEFAULT_ABSENT_FOR, path) or 0
-    routes = {s: AlertRoute(f"{base}ErrorBudgetBurn{camel(s)}", (("severity", s),))
-              for s in SEVERITIES}
-    absent = AlertRoute(f"{base}SLIAbsent", (("severity", "ticket"),), (), absent_for)
-    if value is None:
-        defaults = burn_windows(f, None, path, budget, period)
-        return None if defaults is None else Alerting("", routes["page"], routes["ticket"],
-                                                      absent, defaults)
-    policies = [p for i, item in enumerate(f.sequence(value, path) or [])
-                if (p := _policy(f, item, join(path, i), catalog)) is not None]
-    windows: list[BurnWindow] = []
-    waits: dict[str, tuple[int, str]] = {}
-    labels: dict[str, dict[str, str]] = {s: {"severity": s} for s in SEVERITIES}
-    for policy in policies:
-        severities: list[str] = []
-        for cf, cond, cpath in policy.conditions:
-            got = _condition(cf, cond, cpath, period)
-            if got is None:
-                continue
-            window, wait = got
-            if policy.targets:
-                window = replace(window, annotations=(
-                    (TARGETS_ANNOTATION, ", ".join(policy.targets)),))
-            windows.append(window)
-            severities.append(window.severity)
-            labels[window.severity].update(policy.labels)
-            first = waits.setdefault(window.severity, (wait, cpath))
-            if first[0] != wait:
-                cf.fail(join(cpath, "condition.alertAfter"), f"differs from {first[1]}: all "
-                        f"{window.severity} conditions of an SLO share one alert and its 'for'")
-        if policy.targets:
-            deliveries += [Delivery(s, policy.targets, policy.where)
-                           for s in dict.fromkeys(severities)]
-    checked = check_factors(f, windows, path, budget)
-    if checked is None:
-        return None
-    for s in SEVERITIES:
-        routes[s] = AlertRoute(routes[s].name, tuple(sorted(labels[s].items())), (),
-                               waits.get(s, (0, ""))[0])
-    return Alerting("", routes["page"], routes["ticket"], absent, checked)
-
-
-@dataclass
-class Policy:
-    """An alert policy's conditions (the Fields naming each one's problems, its mapping, its
-    path), its labels, and the names of its notification targets (and where they are)."""
-
-    conditions: list[tuple[Fields, dict[str, Any], str]]
-    labels: dict[str, str]
-    targets: tuple[str, ...]
-    where: str
-
-
-def _policy(f: Fields, value: Any, path: str, catalog: Catalog) -> Policy | None:
-    if isinstance(value, dict) and "alertPolicyRef" in value:
-        ref = f.mapping(value, path, required=("alertPolicyRef",))
-        doc = catalog.get(f, "AlertPolicy", (ref or {}).get("alertPolicyRef"),
-                          join(path, "alertPolicyRef"))
-        if doc is None:
-            return None
-        pf, body, ppath = doc.fields, doc.body, ""
-    else:
-        inline = f.mapping(value, path, required=("metadata", "spec"),
-                           optional=("apiVersion", "kind"))
-        if inline is None:
-            return None
-        pf, body, ppath = f, inline, path
-    labels = _labels(pf, body["metadata"].get("labels") if isinstance(body["metadata"], dict)
-                     else None, join(ppath, "metadata.labels"))
-    sp = join(ppath, "spec")
-    spec = pf.mapping(body["spec"], sp, required=("conditions",), optional=(
-        "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching",
-        "notificationTargets"))
-    if spec is None:
-        return None
-    if spec.get("alertWhenBreaching", True) is not True:
-        pf.fail(join(sp, "alertWhenBreaching"), "must be true: a policy that never alerts on "
-                "a burning budget maps to no rule")
-    tpath = join(sp, "notificationTargets")
-    targets = _targets(pf, spec["notificationTargets"], tpath, catalog) \
-        if "notificationTargets" in spec else ()
-    out = []
-    for i, item in enumerate(pf.sequence(spec["conditions"], join(sp, "conditions")) or []):
-        cpath = join(join(sp, "conditions"), i)
-        if isinstance(item, dict) and "conditionRef" in item:
-            ref = pf.mapping(item, cpath, required=("conditionRef",))
-            doc = catalog.get(pf, "AlertCondition", (ref or {}).get("conditionRef"),
-                              join(cpath, "conditionRef"))
-            if doc is not None:
-                out.append((doc.fields, doc.body["spec"], "spec"))
-            continue
-        inline = pf.mapping(item, cpath, required=("metadata", "spec"),
-                            optional=("apiVersion", "kind"))
-        if inline is not None:
-            out.append((pf, inline["spec"], join(cpath, "spec")))
-    return Policy(out, labels, targets or (), where(pf, tpath))
-
-
-INLINE_TARGET = ("apiVersion", "kind", "metadata", "spec")
-
-
-def _targets(f: Fields, value: Any, path: str, catalog: Catalog) -> tuple[str, ...] | None:
-    """The names of a policy's notification targets, by ``targetRef`` or inline."""
-    items = f.sequence(value, path)
-    if items is None:
-        return None
-    if not items:
-        f.fail(path, "must list at least one target (OpenSLO v1 requires one)")
-        return None
-    names: list[str] = []
-    for i, item in enumerate(items):
-        p = join(path, i)
-        if isinstance(item, dict) and "targetRef" in item:
-            if any(k in item for k in INLINE_TARGET):
-                f.fail(p, "give either 'targetRef' or an inline AlertNotificationTarget "
-                       "(kind, metadata, spec), not both")
-                continue
-            ref = f.mapping(item, p, required=("targetRef",))
-            doc = catalog.get(f, "AlertNotificationTarget", (ref or {}).get("targetRef"),
-                              join(p, "targetRef"))
-            if doc is not None:
-                names.append(doc.name)
-            continue
-        inline = f.mapping(item, p, required=("metadata", "spec"),
-                           optional=("apiVersion", "kind"))
-        if inline is None:
-            continue
-        if inline.get("kind", "AlertNotificationTarget") != "AlertNotificationTarget":
-            f.fail(join(p, "kind"), f"{inline['kind']!r} must be AlertNotificationTarget")
-        meta = f.mapping(inline["metadata"], join(p, "metadata"), required=("name",),
-                         optional=("displayName", "labels", "annotations"))
-        name = None if meta is None else f.string(
-            meta["name"], join(p, "metadata.name"), OBJECT_NAME, OBJECT_NAME_WHAT)
-        if _target_spec(f, inline["spec"], join(p, "spec")) and name is not None:
-            names.append(name)
-    return tuple(dict.fromkeys(names))
-
-
-def _target_spec(f: Fields, value: Any, path: str) -> bool:
-    """An AlertNotificationTarget's spec: ``target`` (what kind of target: email, slack, ...)
-    is required; it names no Alertmanager integration, so it is only checked."""
-    m = f.mapping(value, path, required=("target",), optional=("description",))
-    if m is None:
-        return False
-    return f.text(m["target"], join(path, "target")) is not None
-
-
-def _condition(f: Fields, value: Any, path: str, period: int
-               ) -> tuple[BurnWindow, int] | None:
-    m = f.mapping(value, path, required=("severity", "condition"), optional=("description",))
-    if m is None:
-        return None
-    severity = m["severity"]
-    if severity not in SEVERITIES:
-        f.fail(join(path, "severity"), f"{severity!r} must be one of {', '.join(SEVERITIES)} "
-               "(the page and the ticket alert)")
-    p = join(path, "condition")
-    c = f.mapping(m["condition"], p, required=("op", "threshold", "lookbackWindow"),
-                  optional=("kind", "alertAfter"))
-    if c is None:
-        return None
-    c = {"kind": "burnrate", "alertAfter": "0m", **c}  # OpenSLO's defaults
-    if c["kind"] != "burnrate":
-        f.fail(join(p, "kind"), f"{c['kind']!r} cannot map: only 'burnrate' conditions do")
-    if c["op"] != "gte":
-        f.fail(join(p, "op"), f"{c['op']!r} cannot map: burn-rate alerts fire when the burn "
-               "rate is at or above the threshold ('gte')")
-    factor = f.number(c["threshold"], join(p, "threshold"))
-    if factor is not None and factor <= 0:
-        f.fail(join(p, "threshold"), "must be a burn rate greater than zero")
-        factor = None
-    long = f.duration(c["lookbackWindow"], join(p, "lookbackWindow"))
-    if long is not None and (long % SHORT_WINDOW_DIVISOR or long > period
-                             or long // SHORT_WINDOW_DIVISOR < burnrate.MIN_WINDOW):
-        shortest = format_duration(burnrate.MIN_WINDOW * SHORT_WINDOW_DIVISOR)
-        f.fail(join(p, "lookbackWindow"), f"must fit in the time window, be at least {shortest} "
-               f"and divide into {SHORT_WINDOW_DIVISOR} whole seconds (the short window is a "
-               f"twelfth of it, at least {format_duration(burnrate.MIN_WINDOW)})")
-        long = None
-    wait = for_duration(f, c["alertAfter"], join(p, "alertAfter"))
-    if severity not in SEVERITIES or factor is None or long is None or wait is None \
-            or c["kind"] != "burnrate" or c["op"] != "gte":
-        return None
-    return BurnWindow(severity, long, long // SHORT_WINDOW_DIVISOR, factor), wait

@@ -25,15 +25,15 @@ from slo.model.spec import SLO, Note
 from slo.readers.common import NAME, camel
 from slo.readers.fields import Fields, join
 from slo.readers.openslo import (
-    Catalog,
     Read,
     assumed_period,
     budgeting_method,
     no_time_slices,
     promql_template,
-    read_alerting,
     target_percent,
 )
+from slo.readers.openslo_alerts import read_alerting
+from slo.readers.openslo_objects import Catalog
 from slo.readers.promql import good_events_sli
 
 API_VERSION = "openslo/v1alpha"
