@@ -186,3 +186,22 @@ def test_openslo_defaults_kind_and_alert_after_of_a_condition(tmp_path: Path) ->
     (loaded,) = load_paths([_write(tmp_path, docs)])
     assert loaded.slos[0].alerting.page.for_ == 0
     assert [str(w.factor) for w in loaded.slos[0].alerting.windows] == ["14.4", "1"]
+
+
+def test_a_service_in_two_files_routes_alike(tmp_path: Path, cli) -> None:
+    """The target documents in one file, the SLOs in two: every spec of the service gets the
+    same receivers, so slo-gen alertmanager sees one delivery for it."""
+    docs = _docs()
+    other = copy.deepcopy(_slo(docs))
+    other["metadata"]["name"] = "cart-latency"
+    del other["spec"]["alertPolicies"]  # the workbook's windows, no targets of its own
+    (tmp_path / "a.yml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    (tmp_path / "b.yml").write_text(yaml.safe_dump_all([other], sort_keys=False))
+    specs = load_paths([str(tmp_path / "a.yml"), str(tmp_path / "b.yml")])
+    assert [s.source for s in specs] == [str(tmp_path / "a.yml"), str(tmp_path / "b.yml")]
+    assert specs[0].alertmanager == specs[1].alertmanager
+    assert dict(specs[1].alertmanager.receivers)["page"] == "OnCallDevopsPager"
+    out = tmp_path / "am.yml"
+    result = cli.invoke(main, ["alertmanager", str(tmp_path / "a.yml"), str(tmp_path / "b.yml"),
+                               "-o", str(out)])
+    assert result.exit_code == 0, result.output

@@ -78,7 +78,8 @@ class Read:
 
 def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
     """Every SLO of every OpenSLO document given (v1 and v1alpha), resolving v1 references
-    among all of them; the SLOs of one service in one file make one spec."""
+    among all of them; the SLOs of one service in one file make one spec, and every spec of
+    a service routes its alerts alike."""
     from slo.readers import openslo_v1alpha  # its reader shares this module's helpers
 
     catalog = Catalog()
@@ -98,37 +99,40 @@ def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
             if read is not None:
                 reads.append((doc.fields.file, read))
     _check_the_rest(catalog)
+    delivery = {service: _delivery(service, [r for _, r in reads if r.service == service])
+                for service in dict.fromkeys(r.service for _, r in reads)}
     by_file_service: dict[tuple[str, str], list[Read]] = {}
     for file, read in reads:
         by_file_service.setdefault((file, read.service), []).append(read)
-    return [_service_spec(file, service, group)
+    return [ServiceSpec(file, service, tuple(slo for r in group for slo in r.slos),
+                        alertmanager=delivery[service],
+                        notes=tuple(n for r in group for n in r.notes))
             for (file, service), group in by_file_service.items()]
 
 
-def _service_spec(file: str, service: str, reads: list[Read]) -> ServiceSpec:
-    notes = [n for r in reads for n in r.notes]
+def _delivery(service: str, reads: list[Read]) -> AlertmanagerSpec:
+    """Receivers by severity for a service, from every file's policies (so the specs of one
+    service in several files agree): a severity that one target serves goes to a receiver
+    named after it; one that several serve keeps its default, said in a note on the SLO
+    whose policy brought in the second target."""
     receivers = dict(DEFAULT_RECEIVERS)
     for severity in SEVERITIES:
-        deliveries = [d for r in reads for d in r.deliveries if d.severity == severity]
-        targets = list(dict.fromkeys(t for d in deliveries for t in d.targets))
+        deliveries = [(r, d) for r in reads for d in r.deliveries if d.severity == severity]
+        targets = list(dict.fromkeys(t for _, d in deliveries for t in d.targets))
         if len(targets) == 1:
             receivers[severity] = targets[0]
-        elif targets:
-            seen: list[str] = []
-            where = deliveries[0].where
-            for d in deliveries:  # the policy that brought in the second target
-                seen = list(dict.fromkeys([*seen, *d.targets]))
-                if len(seen) > 1:
-                    where = d.where
-                    break
-            notes.append(Note(where, (
-                f"{severity} alerts of service {service!r} name {len(targets)} targets "
-                f"({', '.join(targets)}): slo-gen alertmanager routes a severity to one "
-                f"receiver, so they go to {receivers[severity]!r}; the {TARGETS_ANNOTATION} "
-                "annotation names them")))
-    return ServiceSpec(file, service, tuple(slo for r in reads for slo in r.slos),
-                       alertmanager=AlertmanagerSpec(tuple(sorted(receivers.items()))),
-                       notes=tuple(notes))
+            continue
+        seen: list[str] = []
+        for read, d in deliveries:
+            seen = list(dict.fromkeys([*seen, *d.targets]))
+            if len(seen) > 1:
+                read.notes.append(Note(d.where, (
+                    f"{severity} alerts of service {service!r} name {len(targets)} targets "
+                    f"({', '.join(targets)}): slo-gen alertmanager routes a severity to one "
+                    f"receiver, so they go to {receivers[severity]!r}; the "
+                    f"{TARGETS_ANNOTATION} annotation names them")))
+                break
+    return AlertmanagerSpec(tuple(sorted(receivers.items())))
 
 
 def _check_the_rest(catalog: Catalog) -> None:
