@@ -208,8 +208,8 @@ def _slo(doc: Document, catalog: Catalog) -> Read | None:
     deliveries: list[Delivery] = []
     if service and objective is not None and period is not None:
         alerting = read_alerting(f, spec.get("alertPolicies"), "spec.alertPolicies", catalog,
-                             camel(service) + camel(doc.name), objective[0], period,
-                             deliveries)
+                                 camel(service) + camel(doc.name), objective[0], period,
+                                 deliveries)
     if (len(f.problems) > before or service is None or period is None or objective is None
             or sli is None or alerting is None):
         return None

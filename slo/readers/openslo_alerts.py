@@ -46,7 +46,8 @@ class Delivery:
 
 
 def read_alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
-              objective: Decimal, period: int, deliveries: list[Delivery]) -> Alerting | None:
+                  objective: Decimal, period: int, deliveries: list[Delivery]
+                  ) -> Alerting | None:
     """The SLO's alerts from its policies; ``deliveries`` gets where each policy's alerts
     should go (its severities and targets)."""
     budget = error_budget(objective)
@@ -104,6 +105,8 @@ class Policy:
 
 
 def read_policy(f: Fields, value: Any, path: str, catalog: Catalog) -> Policy | None:
+    """An inline policy, or the ``AlertPolicy`` document an ``alertPolicyRef`` names (its
+    problems are then reported once, at that document)."""
     if isinstance(value, dict) and "alertPolicyRef" in value:
         ref = f.mapping(value, path, required=("alertPolicyRef",))
         doc = catalog.get(f, "AlertPolicy", (ref or {}).get("alertPolicyRef"),
@@ -117,8 +120,9 @@ def read_policy(f: Fields, value: Any, path: str, catalog: Catalog) -> Policy | 
         if inline is None:
             return None
         pf, body, ppath = f, inline, path
-    labels = object_labels(pf, body["metadata"].get("labels") if isinstance(body["metadata"], dict)
-                     else None, join(ppath, "metadata.labels"))
+    meta = body["metadata"]
+    labels = object_labels(pf, meta.get("labels") if isinstance(meta, dict) else None,
+                           join(ppath, "metadata.labels"))
     sp = join(ppath, "spec")
     spec = pf.mapping(body["spec"], sp, required=("conditions",), optional=(
         "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching",
@@ -198,7 +202,8 @@ def target_spec(f: Fields, value: Any, path: str) -> bool:
 
 
 def read_condition(f: Fields, value: Any, path: str, period: int
-               ) -> tuple[BurnWindow, int] | None:
+                   ) -> tuple[BurnWindow, int] | None:
+    """A condition as a burn window (page or ticket) and its alert's ``for``, in seconds."""
     m = f.mapping(value, path, required=("severity", "condition"), optional=("description",))
     if m is None:
         return None
