@@ -37,6 +37,9 @@ from slo.status.run import Sources
 from slo.status.run import run as run_status
 
 DEFAULT_RULES_DIR = "rules"
+#: A file of OpenSLO targets, policies or SLIs alone holds no SLO: nothing to render from it.
+NO_SLO = ("no SLO in the files given, nothing to render (OpenSLO targets, policies and SLIs "
+          "render with the SLOs that use them: give those files together)")
 ENGINES = ("prometheus", "vmalert")
 
 
@@ -56,7 +59,11 @@ def _user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load(specs: tuple[str, ...]) -> list[ServiceSpec]:
-    return load_paths(list(specs)) if specs else load_default()
+    """The specs, and a ``note:`` line on stderr for each thing a reader assumed."""
+    loaded = load_paths(list(specs)) if specs else load_default()
+    for line in dict.fromkeys(line for spec in loaded for line in spec.note_lines()):
+        click.echo(f"note: {line}", err=True)
+    return loaded
 
 
 def _sloth_compat(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -144,8 +151,11 @@ def render_cmd(specs: tuple[str, ...], output: str, fmt: str, namespace: str | N
     """
     options = Options(fmt, SLOTH if sloth_compat else NATIVE, namespace, partial_response,
                       period_step)
+    loaded = _load(specs)
+    if not any(spec.slos for spec in loaded):
+        raise UserError(NO_SLO)
     with _without_cycle_collector():
-        files = render(_load(specs), options)
+        files = render(loaded, options)
     if drift_check:
         _drift_report(Path(output), files)
         return

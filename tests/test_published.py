@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from slo.cli import main
+from slo.cli import NO_SLO, main
 from slo.errors import SpecError
 from slo.readers.load import load_paths
 from tests.conftest import ROOT
@@ -43,7 +43,6 @@ CAMEL = ("errorQuery", "totalQuery", "errorRatioQuery")
 IGNORED = "Sloth ignores this key: its alert settings never took effect; use "
 WINDOWS = ("kind: Sloth AlertWindows cannot be read: slo-gen derives each SLO's burn windows "
            "from its period; a slo-gen spec sets them per SLO (alerting.windows)")
-V1ALPHA = "apiVersion: OpenSLO 'openslo/v1alpha' is not supported (expected 'openslo/v1')"
 
 # file -> the number of SLOs read, or the exact problem lines ({file} is the file's path)
 OURS: dict[str, int | list[str]] = {
@@ -53,6 +52,10 @@ OURS: dict[str, int | list[str]] = {
     "sloth-no-alerts.yml": 1,
     "sloth-crd.yml": 2,
     "openslo-occurrences.yml": 1,
+    "openslo-alert-targets.yml": 1,
+    "openslo-list-form.yml": 1,
+    "openslo-v1alpha.yml": 1,
+    "openslo-v1alpha-objectives.yml": 3,
     "sloth-multifile.yml": 2,  # one alert name, two services: told apart by labels
     "sloth-sli-plugin.yml": [
         f"{{file}}: slos[0].sli.plugin: {_sli_plugin('example/availability/v1', PLAIN)}"],
@@ -63,7 +66,6 @@ OURS: dict[str, int | list[str]] = {
     "sloth-metricsql.yml": [
         "{file}: slos[0].sli.events.error_query: is not valid PromQL: unknown function with "
         "name 'histogram_share'"],
-    "openslo-v1alpha.yml": [f"{{file}}: {V1ALPHA}"],
     "openslo-timeslices.yml": [
         "{file}: SLO storefront-uptime: spec.timeWindow[0].isRolling: calendar windows are not "
         "supported: use a rolling window (isRolling: true)",
@@ -91,7 +93,17 @@ _VM_SLO = [
     "{{file}}: slos[{i}].alerting.labels.objective: must be a string, got a number",
     "{{file}}: slos[{i}].alerting.labels.objective_reversed: must be a string, got a number",
 ]
-# The upstream examples (slok/sloth 0e395d8 examples/, OpenSLO/OpenSLO aa5cb78 examples/)
+_OSLO_NAME = ("metadata.name: 'example service' is not a name (letters, digits, '_', '.' and "
+              "'-', at most 63)")
+_V2ALPHA = ("apiVersion: OpenSLO 'openslo.com/v2alpha' is not supported (expected 'openslo/v1' "
+            "or 'openslo/v1alpha')")
+_WEB = "SLO web-availability"
+_README_TARGET = ("spec.notificationTargets[0].targetRef: no AlertNotificationTarget named "
+                  "'on-call-devops-mail-notification' in the files given")  # README: CamelCase
+_LTE = ("op: 'lte' cannot map: burn-rate alerts fire when the burn rate is at or above the "
+        "threshold ('gte')")
+# The upstream examples (slok/sloth 0e395d8 examples/, OpenSLO/OpenSLO aa5cb78 examples/,
+# OpenSLO/oslo 2f07e92 test/inputs/validate/ as oslo/)
 UPSTREAM: dict[str, int | list[str]] = {
     "sloth/getting-started.yml": 1,
     "sloth/home-wifi.yml": 2,
@@ -136,9 +148,8 @@ UPSTREAM: dict[str, int | list[str]] = {
         *(line.format(i=1) for line in _VM_SLO)],
     "sloth/windows/7d.yaml": [f"{{file}}: {WINDOWS}"],
     "sloth/windows/custom-30d.yaml": [f"{{file}}: {WINDOWS}"],
-    "sloth/openslo-getting-started.yml": [f"{{file}}: {V1ALPHA}"],
-    "sloth/openslo-kubernetes-apiserver.yml": [f"{{file}}: document 1: {V1ALPHA}",
-                                               f"{{file}}: document 2: {V1ALPHA}"],
+    "sloth/openslo-getting-started.yml": 1,
+    "sloth/openslo-kubernetes-apiserver.yml": 3,
     "openslo/budgeting-method/occurences-slo.yaml": [
         "{file}: SLO search-slo: spec.indicator.spec.thresholdMetric.metricSource.type: 'Any' "
         "cannot map: only Prometheus data sources render to Prometheus rules"],
@@ -157,10 +168,63 @@ UPSTREAM: dict[str, int | list[str]] = {
         f"{{file}}: SLO service-availability: {_TIMESLICES}",
         "{file}: SLO service-availability: spec.objectives[0].timeSliceTarget: time slices "
         "cannot map: budgetingMethod must be Occurrences"],
+    "oslo/invalid-apiversion.yaml": [
+        "{file}: apiVersion: 'foo' is not a known spec version: expected 'apiVersion: "
+        "slo-gen/v1', 'version: prometheus/v1' (Sloth), 'apiVersion: sloth.slok.dev/v1', "
+        "'apiVersion: openslo/v1' or 'apiVersion: openslo/v1alpha'"],
+    "oslo/unknown-field.yaml": [
+        "{file}: metadata.name: 'my-rad service' is not a name (letters, digits, '_', '.' and "
+        "'-', at most 63)"],
+    "oslo/v1.yaml": [
+        f"{{file}}: [2]: {_OSLO_NAME}",
+        f"{{file}}: {_WEB}: metadata.labels.env: a list of values cannot become a Prometheus "
+        "label: give one string",
+        f"{{file}}: {_WEB}: metadata.labels.team: a list of values cannot become a Prometheus "
+        "label: give one string",
+        f"{{file}}: {_WEB}: {_CALENDAR}", f"{{file}}: {_WEB}: {_TIMESLICES}",
+        f"{{file}}: {_WEB}: spec.objectives[0].timeSliceTarget: time slices cannot map: "
+        "budgetingMethod must be Occurrences"],
+    "oslo/v1alpha.yaml": [
+        "{file}: document 1: [0]: metadata.name: 'my-rad service' is not a name (lowercase "
+        "letters, digits, '-' and '_', at most 63)",
+        f"{{file}}: SLO ratio: {_TIMESLICES}",
+        "{file}: SLO my-amazing-slo: spec.indicator: a v1alpha thresholdMetric cannot map: "
+        "convert the SLO to openslo/v1 (indicator.spec.thresholdMetric over a latency "
+        "histogram, objectives[].op: lte and value: its bucket bound in seconds)"],
+    "oslo/v2alpha.yaml": [f"{{file}}: [{i}]: {_V2ALPHA}" for i in range(3)],
+    "oslo/mix/1.yaml": [
+        "{file}: [0]: metadata.name: 'example service' is not a name (lowercase letters, "
+        "digits, '-' and '_', at most 63)"],
+    "oslo/mix/2.yaml": [f"{{file}}: [0]: {_OSLO_NAME}"],
+    "oslo/mix/3.yaml": [f"{{file}}: [0]: {_V2ALPHA}"],
+    "oslo/recursive/1.yaml": [f"{{file}}: [0]: {_OSLO_NAME}"],
+    "oslo/recursive/nested/2.yaml": [f"{{file}}: [0]: {_V2ALPHA}"],
+    "oslo/recursive/nested/nested2/nested3/3.yaml": [f"{{file}}: [0]: {_V2ALPHA}"],
+    # the README's example objects, each block as a file (readme/NN.yaml, in order)
+    "readme/01.yaml": [
+        "{file}: SLO foo-slo: spec.budgetingMethod: is required",
+        *(f"{{file}}: SLO foo-slo: spec.indicator.spec.ratioMetric.{q}.metricSource.type: "
+          "'Datadog' cannot map: only Prometheus data sources render to Prometheus rules"
+          for q in ("good", "total"))],
+    "readme/02.yaml": [
+        f"{{file}}: AlertPolicy AlertPolicy: {_README_TARGET}",
+        "{file}: AlertPolicy AlertPolicy: spec.conditions[0].conditionRef: no AlertCondition "
+        "named 'cpu-usage-breach' in the files given"],
+    "readme/03.yaml": [
+        f"{{file}}: AlertPolicy AlertPolicy: {_README_TARGET}",
+        f"{{file}}: AlertPolicy AlertPolicy: spec.conditions[0].spec.condition.{_LTE}"],
+    "readme/04.yaml": [f"{{file}}: AlertCondition cpu-usage-breach: spec.condition.{_LTE}"],
+    "readme/05.yaml": 0,
+    "readme/06.yaml": 0,
 }
 
 
 def _check(path: Path, expected: int | list[str], tmp_path: Path, cli) -> None:
+    if expected == 0:  # valid objects, no SLO among them: validate says ok, render refuses
+        assert load_paths([str(path)]) == []
+        result = cli.invoke(main, ["render", str(path), "-o", str(tmp_path / "out")])
+        assert result.exit_code == 1 and result.stderr == f"error: {NO_SLO}\n"
+        return
     if isinstance(expected, int):
         assert sum(len(s.slos) for s in load_paths([str(path)])) == expected
         out = tmp_path / "out"

@@ -104,7 +104,8 @@ CASES = [
      "slos[0].series[0].unit", "is required"),
     (("apiVersion",), "slo-gen/v9", "apiVersion", "'slo-gen/v9' is not a known spec version: "
      "expected 'apiVersion: slo-gen/v1', 'version: prometheus/v1' (Sloth), "
-     "'apiVersion: sloth.slok.dev/v1' or 'apiVersion: openslo/v1'"),
+     "'apiVersion: sloth.slok.dev/v1', 'apiVersion: openslo/v1' or 'apiVersion: "
+     "openslo/v1alpha'"),
     (("slos",), [], "slos", "must list at least one SLO"),
 ]
 

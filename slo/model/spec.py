@@ -217,6 +217,16 @@ def error_budget(objective: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something a reader assumed or decided that the input did not say (OpenSLO's optional
+    ``timeWindow``), located like a problem; ``slo-gen validate`` and ``render`` print it and
+    the rendered rule file carries it as a comment, so an assumption is never silent."""
+
+    path: str  # e.g. "SLO checkout: spec.timeWindow"
+    message: str
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """One spec document: a service and its SLOs. ``source`` is the file it came from."""
 
@@ -224,11 +234,16 @@ class ServiceSpec:
     service: str
     slos: tuple[SLO, ...]
     labels: Labels = field(default=())
-    alertmanager: AlertmanagerSpec = field(default=AlertmanagerSpec())  # delivery (native only)
+    alertmanager: AlertmanagerSpec = field(default=AlertmanagerSpec())  # delivery
     # Where each SLO is in the input, as that format spells it and with its document
     # ("document 2: spec.slos[0]"): problems found across specs after reading (the same SLO
     # twice) point there. Empty: "slos[i]".
     slo_paths: tuple[str, ...] = field(default=())
+    notes: tuple[Note, ...] = field(default=())  # what the reader assumed (see Note)
 
     def slo_path(self, index: int) -> str:
         return self.slo_paths[index] if index < len(self.slo_paths) else f"slos[{index}]"
+
+    def note_lines(self, source: str | None = None) -> list[str]:
+        """``<file>: <path>: <message>`` per note (``source`` in place of the file's path)."""
+        return [f"{source or self.source}: {n.path}: {n.message}" for n in self.notes]

@@ -42,7 +42,16 @@ class Options:
 
 def sources(specs: tuple[ServiceSpec, ...]) -> list[str]:
     """Base names only, so the same spec renders the same bytes from any working directory."""
-    return list(dict.fromkeys(PurePath(s.source.strip("<>").split()[-1]).name for s in specs))
+    return list(dict.fromkeys(_base(s.source) for s in specs))
+
+
+def _base(source: str) -> str:
+    return PurePath(source.strip("<>").split()[-1]).name
+
+
+def notes(specs: tuple[ServiceSpec, ...]) -> list[str]:
+    """What the readers assumed, for the rendered file's header (base names, as above)."""
+    return list(dict.fromkeys(line for s in specs for line in s.note_lines(_base(s.source))))
 
 
 def render(specs: list[ServiceSpec], options: Options | None = None) -> list[Rendered]:
@@ -72,9 +81,10 @@ def _plain(groups: tuple[Group, ...] | list[Group]) -> str:
 
 def _wrap(svc: ServiceRules, opts: Options) -> Rendered:
     fmt, service, srcs = opts.fmt, svc.service, sources(svc.specs)
+    said = notes(svc.specs) + omitted_tier_notes(svc)
     if fmt == "prometheus-operator":
         return Rendered(f"{service}.prometheusrule.yml", render_template(
-            "prometheus-operator.yml.j2", sources=srcs,
+            "prometheus-operator.yml.j2", sources=srcs, notes=said,
             body=to_yaml(operator_object(svc, opts.namespace))), _plain(svc.groups))
     if fmt == "mimir":
         name = f"{service}.mimir.yml"
@@ -82,17 +92,17 @@ def _wrap(svc: ServiceRules, opts: Options) -> Rendered:
         body = to_yaml({"namespace": opts.namespace or service,
                         "groups": [g.as_dict() for g in groups]})
         return Rendered(name, render_template(
-            "mimir.rules.yml.j2", sources=srcs, services=[service], file=name,
+            "mimir.rules.yml.j2", sources=srcs, notes=said, services=[service], file=name,
             limit=MIMIR_MAX_RULES, body=body), _plain(groups))
     if fmt == "thanos":
         body = to_yaml({"groups": [g.as_dict(partial_response_strategy=opts.partial_response)
                                    for g in svc.groups]})
         return Rendered(f"{service}.thanos.yml", render_template(
-            "thanos.rules.yml.j2", sources=srcs, services=[service], body=body),
+            "thanos.rules.yml.j2", sources=srcs, notes=said, services=[service], body=body),
             _plain(svc.groups))
-    text = render_template("prometheus.rules.yml.j2", sources=srcs, services=[service],
-                           test_file=f"{service}.test.yml", notes=omitted_tier_notes(svc),
-                           body=_plain(svc.groups))
+    text = render_template("prometheus.rules.yml.j2", sources=srcs, notes=said,
+                           services=[service],
+                           test_file=f"{service}.test.yml", body=_plain(svc.groups))
     return Rendered(f"{service}.rules.yml", text, text)
 
 

@@ -1,118 +1,138 @@
-"""OpenSLO v1 documents (``apiVersion: openslo/v1``) read into :mod:`slo.model.spec` objects.
+"""OpenSLO v1 documents (``apiVersion: openslo/v1``) read into :mod:`slo.model.spec` objects;
+v1alpha SLOs (the version Sloth reads) go to :mod:`slo.readers.openslo_v1alpha`.
 
-A file may hold many documents; ``SLI``, ``AlertPolicy``, ``AlertCondition`` and ``DataSource``
-objects may be inline or referenced by name from any file given in the same run.
+A file may hold many documents, or one document holding a list of objects (as ``oslo``
+validates); ``SLI``, ``AlertPolicy``, ``AlertCondition``, ``AlertNotificationTarget`` and
+``DataSource`` objects may be inline or referenced by name from any file given in the same run.
 
-What maps how (anything else is a problem naming its field, never dropped silently):
+What maps how (anything else is a problem naming its field, never dropped silently;
+docs/openslo.md has the whole table):
 
 - ``SLO``: ``spec.service`` and ``metadata.name`` name the SLO; ``metadata.labels`` become its
   labels; one objective's ``target`` (a ratio) or ``targetPercent``; one rolling
-  ``timeWindow``; ``budgetingMethod: Occurrences`` (requests are weighed, not time slices).
+  ``timeWindow`` (optional in OpenSLO: without it a rolling 30d window is assumed and a
+  :class:`~slo.model.spec.Note` says so); ``budgetingMethod: Occurrences`` (requests are
+  weighed, not time slices).
 - ``ratioMetric`` with ``bad``/``total`` or ``good``/``total`` Prometheus queries: counter
   selectors (``counter: true``), or PromQL holding ``{{.window}}`` as in Sloth's queries;
   ``raw`` ratios (``rawType: failure`` or ``success``) with ``{{.window}}``.
 - ``thresholdMetric``: a latency histogram, its base name as the query, with the objective's
   ``op: lte`` and ``value`` a bucket bound in seconds (requests at or under it are good).
-- ``AlertCondition`` of ``kind: burnrate`` with ``op: gte``: ``threshold`` is the burn factor,
-  ``lookbackWindow`` the long window, the short window is a twelfth of it (the SRE workbook's
-  ratio), ``alertAfter`` the alert's ``for``, and ``severity`` ``page`` or ``ticket``. Without
-  alert policies an SLO gets the workbook's default windows, as a native spec does.
+- ``alertPolicies``: burn-rate tiers (:mod:`.openslo_alerts`); their notification targets
+  become, per service and severity, the receivers of ``slo-gen alertmanager`` where one target
+  serves a severity (else the default receiver stays, and a note says so). Without alert
+  policies an SLO gets the workbook's default windows, as a native spec does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from slo.model import burnrate
-from slo.model.durations import format_duration
-from slo.model.naming import RESERVED
+from slo.model.alertmanager import DEFAULT_RECEIVERS, AlertmanagerSpec
+from slo.model.durations import parse_duration
 from slo.model.selectors import SelectorError, parse_selector
-from slo.model.spec import (
-    SLI,
-    SLO,
-    Alerting,
-    AlertRoute,
-    BurnWindow,
-    LatencySLI,
-    RatioQuerySLI,
-    ServiceSpec,
-    error_budget,
-)
-from slo.readers.common import (
-    DEFAULT_ABSENT_FOR,
-    NAME,
-    burn_windows,
-    camel,
-    check_factors,
-    for_duration,
-    objective_percent,
-)
+from slo.model.spec import SLI, SLO, LatencySLI, Note, RatioQuerySLI, ServiceSpec
+from slo.readers.common import DEFAULT_PERIOD, NAME, camel, objective_percent
 from slo.readers.fields import Fields, join
+from slo.readers.openslo_alerts import (
+    ANY_PERIOD,
+    SEVERITIES,
+    TARGETS_ANNOTATION,
+    Delivery,
+    read_alerting,
+    read_condition,
+    read_policy,
+    target_spec,
+)
+from slo.readers.openslo_objects import (
+    OBJECT_NAME,
+    OBJECT_NAME_WHAT,
+    Catalog,
+    Document,
+    object_labels,
+    where,
+)
 from slo.readers.promql import QueryError, events_sli, good_events_sli, template, windowed
 
 API_VERSION = "openslo/v1"
+V1ALPHA = "openslo/v1alpha"
 KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource",
          "Service")
-SEVERITIES = ("page", "ticket")
-SHORT_WINDOW_DIVISOR = 12  # the workbook's 1h/5m, 6h/30m, 1d/2h, 3d/6h
-ANY_PERIOD = 10 * 366 * 86400  # a condition checked alone: any lookback fits
+#: The window assumed when an SLO gives none (OpenSLO makes ``timeWindow`` optional).
+ASSUMED_WINDOW = (f"not given (it is optional in OpenSLO): assumed a rolling {DEFAULT_PERIOD} "
+                  "window, the default period of slo-gen and of Sloth")
 
 
 @dataclass
-class Document:
-    """One OpenSLO object; ``fields`` records its problems under ``<kind> <name>``."""
+class Read:
+    """What one SLO document gave: its service, SLOs (v1alpha: one per objective), the notes
+    on what was assumed, and the deliveries its alert policies asked for."""
 
-    fields: Fields
-    kind: str
-    name: str
-    body: dict[str, Any]
-
-
-class Catalog:
-    """Every named object of every file, so references resolve across files."""
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], Document] = {}
-
-    def add(self, doc: Document) -> None:
-        key = (doc.kind, doc.name)
-        if key in self.objects:
-            first = self.objects[key]
-            doc.fields.fail("metadata.name", f"{doc.kind} {doc.name!r} is already defined in "
-                            f"{first.fields.file}")
-        else:
-            self.objects[key] = doc
-
-    def get(self, fields: Fields, kind: str, name: Any, path: str) -> Document | None:
-        if not isinstance(name, str) or not name:
-            fields.fail(path, f"must name a {kind}")
-            return None
-        found = self.objects.get((kind, name))
-        if found is None:
-            fields.fail(path, f"no {kind} named {name!r} in the files given")
-        return found
+    service: str
+    slos: list[SLO]
+    notes: list[Note] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
 
 
 def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
-    """Every SLO of every OpenSLO document given, resolving references among all of them."""
+    """Every SLO of every OpenSLO document given (v1 and v1alpha), resolving v1 references
+    among all of them; the SLOs of one service in one file make one spec, and every spec of
+    a service routes its alerts alike."""
+    from slo.readers import openslo_v1alpha  # its reader shares this module's helpers
+
     catalog = Catalog()
+    reads: list[tuple[str, Read]] = []
     for fields, body in items:
+        if isinstance(body, dict) and body.get("apiVersion") == V1ALPHA:
+            got = openslo_v1alpha.read_document(fields, body)
+            if got is not None:
+                reads.append((fields.file, got))
+            continue
         doc = _document(fields, body)
         if doc is not None:
             catalog.add(doc)
-    by_file_service: dict[tuple[str, str], list[SLO]] = {}
     for doc in list(catalog.objects.values()):
-        if doc.kind != "SLO":
-            continue
-        got = _slo(doc, catalog)
-        if got is not None:
-            service, slo = got
-            by_file_service.setdefault((doc.fields.file, service), []).append(slo)
+        if doc.kind == "SLO":
+            read = _slo(doc, catalog)
+            if read is not None:
+                reads.append((doc.fields.file, read))
     _check_the_rest(catalog)
-    return [ServiceSpec(file, service, tuple(slos))
-            for (file, service), slos in by_file_service.items()]
+    delivery = {service: _delivery(service, [r for _, r in reads if r.service == service])
+                for service in dict.fromkeys(r.service for _, r in reads)}
+    by_file_service: dict[tuple[str, str], list[Read]] = {}
+    for file, read in reads:
+        by_file_service.setdefault((file, read.service), []).append(read)
+    return [ServiceSpec(file, service, tuple(slo for r in group for slo in r.slos),
+                        alertmanager=delivery[service],
+                        notes=tuple(n for r in group for n in r.notes))
+            for (file, service), group in by_file_service.items()]
+
+
+def _delivery(service: str, reads: list[Read]) -> AlertmanagerSpec:
+    """Receivers by severity for a service, from every file's policies (so the specs of one
+    service in several files agree): a severity that one target serves goes to a receiver
+    named after it; one that several serve keeps its default, said in a note on the SLO
+    whose policy brought in the second target."""
+    receivers = dict(DEFAULT_RECEIVERS)
+    for severity in SEVERITIES:
+        deliveries = [(r, d) for r in reads for d in r.deliveries if d.severity == severity]
+        targets = list(dict.fromkeys(t for _, d in deliveries for t in d.targets))
+        if len(targets) == 1:
+            receivers[severity] = targets[0]
+            continue
+        seen: list[str] = []
+        for read, d in deliveries:
+            seen = list(dict.fromkeys([*seen, *d.targets]))
+            if len(seen) > 1:
+                read.notes.append(Note(d.where, (
+                    f"{severity} alerts of service {service!r} name {len(targets)} targets "
+                    f"({', '.join(targets)}): slo-gen alertmanager routes a severity to one "
+                    f"receiver, so they go to {receivers[severity]!r}; the "
+                    f"{TARGETS_ANNOTATION} annotation names them")))
+                break
+    return AlertmanagerSpec(tuple(sorted(receivers.items())))
 
 
 def _check_the_rest(catalog: Catalog) -> None:
@@ -122,15 +142,22 @@ def _check_the_rest(catalog: Catalog) -> None:
         if doc.kind == "SLI":
             _sli(doc.fields, doc.body["spec"], "spec", None, doc.fields)
         elif doc.kind == "AlertCondition":
-            _condition(doc.fields, doc.body["spec"], "spec", ANY_PERIOD)
+            read_condition(doc.fields, doc.body["spec"], "spec", ANY_PERIOD)
         elif doc.kind == "AlertPolicy":
-            for cf, cond, cpath, _ in _policy(doc.fields, {"alertPolicyRef": doc.name}, "",
-                                              catalog) or []:
-                _condition(cf, cond, cpath, ANY_PERIOD)
+            policy = read_policy(doc.fields, {"alertPolicyRef": doc.name}, "", catalog)
+            for cf, cond, cpath in policy.conditions if policy else []:
+                read_condition(cf, cond, cpath, ANY_PERIOD)
+        elif doc.kind == "AlertNotificationTarget":
+            target_spec(doc.fields, doc.body["spec"], "spec")
+        elif doc.kind == "Service" and "spec" in doc.body:
+            doc.fields.mapping(doc.body["spec"], "spec", optional=("description",))
 
 
 def _document(fields: Fields, body: Any) -> Document | None:
-    m = fields.mapping(body, "", required=("apiVersion", "kind", "metadata", "spec"))
+    service = isinstance(body, dict) and body.get("kind") == "Service"  # spec is optional
+    m = fields.mapping(body, "", required=("apiVersion", "kind", "metadata",
+                                           *(() if service else ("spec",))),
+                       optional=("spec",) if service else ())
     if m is None:
         return None
     kind = m["kind"]
@@ -141,57 +168,67 @@ def _document(fields: Fields, body: Any) -> Document | None:
                           optional=("displayName", "labels", "annotations"))
     if meta is None:
         return None
-    name = fields.string(meta["name"], "metadata.name", NAME,
-                         "a name (lowercase letters, digits, '-' and '_', at most 63)")
+    if kind == "SLO":  # its name becomes a label value and part of the alert names
+        name = fields.string(meta["name"], "metadata.name", NAME,
+                             "a name (lowercase letters, digits, '-' and '_', at most 63)")
+    else:
+        name = fields.string(meta["name"], "metadata.name", OBJECT_NAME, OBJECT_NAME_WHAT)
     if name is None:
         return None
     return Document(fields.within(f"{kind} {name}"), kind, name, m)
 
 
-def _slo(doc: Document, catalog: Catalog) -> tuple[str, SLO] | None:
+def _slo(doc: Document, catalog: Catalog) -> Read | None:
     f = doc.fields
     before = len(f.problems)
     spec = f.mapping(doc.body["spec"], "spec", required=(
-        "service", "timeWindow", "budgetingMethod", "objectives"), optional=(
-        "description", "indicator", "indicatorRef", "alertPolicies"))
+        "service", "budgetingMethod", "objectives"), optional=(
+        "description", "indicator", "indicatorRef", "alertPolicies", "timeWindow"))
     if spec is None:
         return None
     meta = doc.body["metadata"]
     service = f.string(spec["service"], "spec.service", NAME,
                        "a service name (lowercase letters, digits, '-' and '_')")
-    labels = _labels(f, meta.get("labels"), "metadata.labels")
+    labels = object_labels(f, meta.get("labels"), "metadata.labels")
     description = spec.get("description", meta.get("displayName", ""))
     if not isinstance(description, str):
         f.fail("spec.description", "must be a string")
-    period = _time_window(f, spec["timeWindow"], "spec.timeWindow")
-    if spec["budgetingMethod"] != "Occurrences":
-        f.fail("spec.budgetingMethod", f"{spec['budgetingMethod']!r} cannot map: only "
-               "'Occurrences' (every event weighs the same) is supported")
+    notes: list[Note] = []
+    if "timeWindow" in spec:
+        period = _time_window(f, spec["timeWindow"], "spec.timeWindow")
+    else:
+        period = assumed_period(f, "spec.timeWindow", notes)
+    budgeting_method(f, spec["budgetingMethod"], "spec.budgetingMethod")
     objective = _objective(f, spec["objectives"], "spec.objectives")
     indicator = _indicator(f, spec, catalog)
     sli = None
     if indicator is not None and objective is not None:
         sli = _sli(indicator[0], indicator[1], indicator[2], objective[1], f)
     alerting = None
+    deliveries: list[Delivery] = []
     if service and objective is not None and period is not None:
-        alerting = _alerting(f, spec.get("alertPolicies"), "spec.alertPolicies", catalog,
-                             camel(service) + camel(doc.name), objective[0], period)
+        alerting = read_alerting(f, spec.get("alertPolicies"), "spec.alertPolicies", catalog,
+                                 camel(service) + camel(doc.name), objective[0], period,
+                                 deliveries)
     if (len(f.problems) > before or service is None or period is None or objective is None
             or sli is None or alerting is None):
         return None
-    return service, SLO(doc.name, str(description), objective[0], period or 0, sli[0],
-                        alerting, sli[1], labels=tuple(sorted(labels.items())))
+    slo = SLO(doc.name, str(description), objective[0], period or 0, sli[0], alerting, sli[1],
+              labels=tuple(sorted(labels.items())))
+    return Read(service, [slo], notes, deliveries)
 
 
-def _labels(f: Fields, value: Any, path: str) -> dict[str, str]:
-    """OpenSLO labels; a list of values has no Prometheus label to become."""
-    if isinstance(value, dict):
-        for key, val in value.items():
-            if isinstance(val, list):
-                f.fail(join(path, str(key)), "a list of values cannot become a Prometheus "
-                       "label: give one string")
-                value = {k: v for k, v in value.items() if not isinstance(v, list)}
-    return f.labels(value, path, RESERVED)
+def assumed_period(f: Fields, path: str, notes: list[Note]) -> int:
+    """The period when the SLO gives no window (v1 ``timeWindow``, v1alpha ``timeWindows``):
+    slo-gen's and Sloth's default, said in a note at the field's place."""
+    notes.append(Note(where(f, path), ASSUMED_WINDOW))
+    return parse_duration(DEFAULT_PERIOD)
+
+
+def budgeting_method(f: Fields, value: Any, path: str) -> None:
+    if value != "Occurrences":
+        f.fail(path, f"{value!r} cannot map: only 'Occurrences' (every event weighs the same) "
+               "is supported")
 
 
 def _time_window(f: Fields, value: Any, path: str) -> int | None:
@@ -225,23 +262,34 @@ def _objective(f: Fields, value: Any, path: str) -> tuple[Decimal, dict[str, Any
                                          "timeSliceTarget", "timeSliceWindow"))
     if o is None:
         return None
-    for key in ("timeSliceTarget", "timeSliceWindow"):
-        if key in o:
-            f.fail(join(p, key), "time slices cannot map: budgetingMethod must be Occurrences")
-            return None
+    if not no_time_slices(f, o, p):
+        return None
     if ("target" in o) == ("targetPercent" in o):
         f.fail(p, "needs exactly one of 'target' (a ratio) or 'targetPercent'")
         return None
     if "targetPercent" in o:
         percent = objective_percent(f, o["targetPercent"], join(p, "targetPercent"))
     else:
-        ratio = f.number(o["target"], join(p, "target"))
-        if ratio is not None and not Decimal(0) < ratio < 1:
-            f.fail(join(p, "target"), f"{o['target']!r} is out of range: a target is a ratio, "
-                   "0 < x < 1")
-            return None
-        percent = None if ratio is None else (ratio * 100).normalize()
+        percent = target_percent(f, o["target"], join(p, "target"))
     return None if percent is None else (percent, o)
+
+
+def no_time_slices(f: Fields, objective: dict[str, Any], path: str) -> bool:
+    """False, with the problem, when an objective sets time slices (never mapped)."""
+    for key in ("timeSliceTarget", "timeSliceWindow"):
+        if key in objective:
+            f.fail(join(path, key), "time slices cannot map: budgetingMethod must be Occurrences")
+            return False
+    return True
+
+
+def target_percent(f: Fields, value: Any, path: str) -> Decimal | None:
+    """An objective's ``target`` (a ratio, 0 < x < 1) in percent."""
+    ratio = f.number(value, path)
+    if ratio is not None and not Decimal(0) < ratio < 1:
+        f.fail(path, f"{value!r} is out of range: a target is a ratio, 0 < x < 1")
+        return None
+    return None if ratio is None else (ratio * 100).normalize()
 
 
 def _indicator(f: Fields, spec: dict[str, Any], catalog: Catalog
@@ -336,11 +384,17 @@ def _prometheus_query(f: Fields, value: Any, path: str) -> str | None:
 
 def _query(f: Fields, value: Any, path: str, counter: bool, needs_window: bool = False
            ) -> str | None:
-    """A PromQL template: ``{{.window}}`` queries as written, a counter selector as its rate."""
     text = _prometheus_query(f, value, path)
+    return promql_template(f, text, join(path, "metricSource.spec.query"), counter,
+                           needs_window)
+
+
+def promql_template(f: Fields, text: str | None, qpath: str, counter: bool,
+                    needs_window: bool = False, counter_key: str = "counter") -> str | None:
+    """A PromQL template: ``{{.window}}`` queries as written, a counter selector as its rate
+    (``counter_key`` is how the format spells the flag that says it is a counter)."""
     if text is None:
         return None
-    qpath = join(path, "metricSource.spec.query")
     if "{{" in text or needs_window:
         try:
             return template(text)
@@ -350,12 +404,12 @@ def _query(f: Fields, value: Any, path: str, counter: bool, needs_window: bool =
     try:
         selector = parse_selector(text)
     except SelectorError:
-        f.fail(qpath, "must be a counter selector (with counter: true) or PromQL holding "
+        f.fail(qpath, f"must be a counter selector (with {counter_key}: true) or PromQL holding "
                "'{{.window}}' where the range goes")
         return None
     if not counter:
-        f.fail(qpath, "a selector is taken as a counter: set counter: true, or write PromQL "
-               "holding '{{.window}}'")
+        f.fail(qpath, f"a selector is taken as a counter: set {counter_key}: true, or write "
+               "PromQL holding '{{.window}}'")
         return None
     return windowed(selector)
 
@@ -395,125 +449,3 @@ def _threshold(f: Fields, value: Any, path: str, objective: dict[str, Any] | Non
     return LatencySLI(hist, float(le)), ()
 
 
-def _alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
-              objective: Decimal, period: int) -> Alerting | None:
-    budget = error_budget(objective)
-    absent_for = for_duration(f, DEFAULT_ABSENT_FOR, path) or 0
-    routes = {s: AlertRoute(f"{base}ErrorBudgetBurn{camel(s)}", (("severity", s),))
-              for s in SEVERITIES}
-    absent = AlertRoute(f"{base}SLIAbsent", (("severity", "ticket"),), (), absent_for)
-    if value is None:
-        defaults = burn_windows(f, None, path, budget, period)
-        return None if defaults is None else Alerting("", routes["page"], routes["ticket"],
-                                                      absent, defaults)
-    conditions: list[tuple[Fields, dict[str, Any], str, dict[str, str]]] = []
-    for i, item in enumerate(f.sequence(value, path) or []):
-        policy = _policy(f, item, join(path, i), catalog)
-        if policy is not None:
-            conditions += policy
-    windows: list[BurnWindow] = []
-    waits: dict[str, tuple[int, str]] = {}
-    labels: dict[str, dict[str, str]] = {s: {"severity": s} for s in SEVERITIES}
-    for cf, cond, cpath, policy_labels in conditions:
-        got = _condition(cf, cond, cpath, period)
-        if got is None:
-            continue
-        window, wait = got
-        windows.append(window)
-        labels[window.severity].update(policy_labels)
-        first = waits.setdefault(window.severity, (wait, cpath))
-        if first[0] != wait:
-            cf.fail(join(cpath, "condition.alertAfter"), f"differs from {first[1]}: all "
-                    f"{window.severity} conditions of an SLO share one alert and its 'for'")
-    checked = check_factors(f, windows, path, budget)
-    if checked is None:
-        return None
-    for s in SEVERITIES:
-        routes[s] = AlertRoute(routes[s].name, tuple(sorted(labels[s].items())), (),
-                               waits.get(s, (0, ""))[0])
-    return Alerting("", routes["page"], routes["ticket"], absent, checked)
-
-
-def _policy(f: Fields, value: Any, path: str, catalog: Catalog
-            ) -> list[tuple[Fields, dict[str, Any], str, dict[str, str]]] | None:
-    """The policy's conditions: (their Fields, mapping, path) and the policy's labels."""
-    if isinstance(value, dict) and "alertPolicyRef" in value:
-        ref = f.mapping(value, path, required=("alertPolicyRef",))
-        doc = catalog.get(f, "AlertPolicy", (ref or {}).get("alertPolicyRef"),
-                          join(path, "alertPolicyRef"))
-        if doc is None:
-            return None
-        pf, body, ppath = doc.fields, doc.body, ""
-    else:
-        inline = f.mapping(value, path, required=("metadata", "spec"),
-                           optional=("apiVersion", "kind"))
-        if inline is None:
-            return None
-        pf, body, ppath = f, inline, path
-    labels = _labels(pf, body["metadata"].get("labels") if isinstance(body["metadata"], dict)
-                     else None, join(ppath, "metadata.labels"))
-    sp = join(ppath, "spec")
-    spec = pf.mapping(body["spec"], sp, required=("conditions",), optional=(
-        "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching",
-        "notificationTargets"))
-    if spec is None:
-        return None
-    if spec.get("notificationTargets"):
-        pf.fail(join(sp, "notificationTargets"), "notification targets cannot map: Alertmanager "
-                "routes alerts; match on the alerts' labels there")
-    if spec.get("alertWhenBreaching", True) is not True:
-        pf.fail(join(sp, "alertWhenBreaching"), "must be true: a policy that never alerts on "
-                "a burning budget maps to no rule")
-    out = []
-    for i, item in enumerate(pf.sequence(spec["conditions"], join(sp, "conditions")) or []):
-        cpath = join(join(sp, "conditions"), i)
-        if isinstance(item, dict) and "conditionRef" in item:
-            ref = pf.mapping(item, cpath, required=("conditionRef",))
-            doc = catalog.get(pf, "AlertCondition", (ref or {}).get("conditionRef"),
-                              join(cpath, "conditionRef"))
-            if doc is not None:
-                out.append((doc.fields, doc.body["spec"], "spec", labels))
-            continue
-        inline = pf.mapping(item, cpath, required=("metadata", "spec"),
-                            optional=("apiVersion", "kind"))
-        if inline is not None:
-            out.append((pf, inline["spec"], join(cpath, "spec"), labels))
-    return out
-
-
-def _condition(f: Fields, value: Any, path: str, period: int
-               ) -> tuple[BurnWindow, int] | None:
-    m = f.mapping(value, path, required=("severity", "condition"), optional=("description",))
-    if m is None:
-        return None
-    severity = m["severity"]
-    if severity not in SEVERITIES:
-        f.fail(join(path, "severity"), f"{severity!r} must be one of {', '.join(SEVERITIES)} "
-               "(the page and the ticket alert)")
-    p = join(path, "condition")
-    c = f.mapping(m["condition"], p, required=("kind", "op", "threshold", "lookbackWindow",
-                                                "alertAfter"))
-    if c is None:
-        return None
-    if c["kind"] != "burnrate":
-        f.fail(join(p, "kind"), f"{c['kind']!r} cannot map: only 'burnrate' conditions do")
-    if c["op"] != "gte":
-        f.fail(join(p, "op"), f"{c['op']!r} cannot map: burn-rate alerts fire when the burn "
-               "rate is at or above the threshold ('gte')")
-    factor = f.number(c["threshold"], join(p, "threshold"))
-    if factor is not None and factor <= 0:
-        f.fail(join(p, "threshold"), "must be a burn rate greater than zero")
-        factor = None
-    long = f.duration(c["lookbackWindow"], join(p, "lookbackWindow"))
-    if long is not None and (long % SHORT_WINDOW_DIVISOR or long > period
-                             or long // SHORT_WINDOW_DIVISOR < burnrate.MIN_WINDOW):
-        shortest = format_duration(burnrate.MIN_WINDOW * SHORT_WINDOW_DIVISOR)
-        f.fail(join(p, "lookbackWindow"), f"must fit in the time window, be at least {shortest} "
-               f"and divide into {SHORT_WINDOW_DIVISOR} whole seconds (the short window is a "
-               f"twelfth of it, at least {format_duration(burnrate.MIN_WINDOW)})")
-        long = None
-    wait = for_duration(f, c["alertAfter"], join(p, "alertAfter"))
-    if severity not in SEVERITIES or factor is None or long is None or wait is None \
-            or c["kind"] != "burnrate" or c["op"] != "gte":
-        return None
-    return BurnWindow(severity, long, long // SHORT_WINDOW_DIVISOR, factor), wait

@@ -1,0 +1,93 @@
+"""OpenSLO files as oslo validates them: a YAML sequence of objects in one document, and an SLO
+without ``timeWindow`` (optional in OpenSLO v1: a rolling 30d window is assumed, and said)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from slo.cli import main
+from slo.readers.load import load_paths
+from tests.conftest import ROOT
+
+LIST = ROOT / "tests" / "fixtures" / "published" / "openslo-list-form.yml"
+CHECKOUT = ROOT / "tests" / "fixtures" / "openslo-checkout.yaml"
+ASSUMED = ("not given (it is optional in OpenSLO): assumed a rolling 30d window, the default "
+           "period of slo-gen and of Sloth")
+
+
+def test_a_sequence_of_objects_is_read() -> None:
+    (spec,) = load_paths([str(LIST)])
+    assert spec.service == "web" and [s.name for s in spec.slos] == ["web-availability"]
+    assert spec.slos[0].period == 30 * 86400
+
+
+def test_missing_time_window_is_assumed_and_said(tmp_path: Path, cli) -> None:
+    result = cli.invoke(main, ["validate", str(LIST)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ok: 1 spec(s), 1 SLO(s)\n"
+    note = f"SLO web-availability: spec.timeWindow: {ASSUMED}"
+    assert result.stderr.splitlines() == [f"note: {LIST}: {note}"]
+    result = cli.invoke(main, ["render", str(LIST), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == f"note: {LIST}: {note}"
+    head = (tmp_path / "web.rules.yml").read_text().splitlines()[:5]
+    assert f"# Note: {LIST.name}: {note}" in head
+
+
+def test_a_sequence_and_documents_mix_and_resolve_references(tmp_path: Path) -> None:
+    docs = list(yaml.safe_load_all(CHECKOUT.read_text()))
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump_all([docs[:3], *docs[3:]], sort_keys=False))
+    assert [s.slos for s in load_paths([str(path)])] == [
+        s.slos for s in load_paths([str(CHECKOUT)])]
+
+
+def test_problems_in_a_sequence_name_the_item(tmp_path: Path, cli) -> None:
+    items = yaml.safe_load(LIST.read_text())
+    del items[1]["kind"]
+    items.append("not an object")
+    path = tmp_path / "list.yaml"
+    path.write_text(yaml.safe_dump(items, sort_keys=False))
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}: [2]: apiVersion: the document must be a mapping with 'apiVersion: "
+        "slo-gen/v1', 'version: prometheus/v1' (Sloth), 'apiVersion: sloth.slok.dev/v1', "
+        "'apiVersion: openslo/v1' or 'apiVersion: openslo/v1alpha'",
+        f"error: {path}: [1]: kind: is required"]
+
+
+def test_an_empty_sequence_is_a_problem(tmp_path: Path, cli) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("[]\n")
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}: is an empty list: expected OpenSLO objects"]
+
+
+def test_a_service_object_is_checked(tmp_path: Path, cli) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text("apiVersion: openslo/v1\nkind: Service\nmetadata: {name: web}\n"
+                    "spec: {markdown: The web}\n")
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}: Service web: spec.markdown: unknown field (allowed here: description)"]
+
+
+def test_targets_alone_validate_and_render_says_there_is_nothing(tmp_path: Path, cli) -> None:
+    path = tmp_path / "targets.yaml"
+    path.write_text("apiVersion: openslo/v1\nkind: AlertNotificationTarget\n"
+                    "metadata: {name: OnCallDevopsSlackNotification}\n"
+                    "spec: {description: Sends P1 alerts to Slack, target: slack}\n")
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0 and result.stdout == "ok: 0 spec(s), 0 SLO(s)\n"
+    out = tmp_path / "out"
+    result = cli.invoke(main, ["render", str(path), "-o", str(out)])
+    assert result.exit_code == 1 and not out.exists()
+    assert result.stderr.splitlines() == [
+        "error: no SLO in the files given, nothing to render (OpenSLO targets, policies and "
+        "SLIs render with the SLOs that use them: give those files together)"]
