@@ -23,10 +23,10 @@ from slo.cli import _precheck, main
 from slo.engines import discovery
 from slo.errors import UserError
 from slo.model.spec import EventsSLI, GoodEventsSLI, QuerySLI
+from slo.model.synthesis import regex_examples
 from slo.outputs.writer import Rendered
 from slo.readers.load import load_paths, load_texts
 from slo.rules.build import build_services
-from slo.testgen.inputs import regex_examples
 from slo.testgen.scenarios import SLOTests
 from tests.specs import valid
 
@@ -338,3 +338,21 @@ def test_the_untestable_objective_is_refused_at_validate(tmp_path: Path, cli) ->
         f"error: {spec}: SLO 'requests': objective 99.99999999% leaves too small an error "
         "ratio to test (its lowest threshold is 0.0000000001): the generated tests count whole "
         "events and cannot feed less than 0.000000001; use an objective of at most 99.9999999%"]
+
+
+@pytest.mark.parametrize(("query", "culprit"), [
+    ("1 + 1", "a constant"), ("x * 2", None), ("2 * vector(1)", "vector()"),
+    ("x or vector(0)", "vector()"), ("x and vector(1)", None), ("vector(1) and x", None),
+    ("x unless vector(1)", None), ("vector(1) unless x", "vector()"),
+    ('label_replace(vector(1), "a", "b", "c", "d")', "vector()"),
+    ("histogram_quantile(0.9, sum by (le) (rate(x[5m])))", None), ("clamp_min(x, 0)", None),
+    ("minute()", "minute()"), ("minute(x)", None), ("time() - x", None),
+    ("scalar(x)", "scalar()"), ("sum_over_time(vector(0)[5m:])", "vector()"),
+    ("absent(up)", "absent()"), ("sum(rate(x[5m])) / sum(rate(y[5m]))", None),
+])
+def test_what_answers_without_input(query: str, culprit: str | None) -> None:
+    import promql_parser
+
+    from slo.readers.promql import answers_without_data
+
+    assert answers_without_data(promql_parser.parse(query)) == culprit

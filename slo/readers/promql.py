@@ -39,9 +39,9 @@ import promql_parser
 from slo.model.placeholders import WINDOWED, Placeholder, expand
 from slo.model.selectors import LABEL_NAME, METRIC_NAME, Matcher, Selector
 from slo.model.spec import SLI, WINDOW_PLACEHOLDER, EventsSLI, GoodEventsSLI, QuerySLI
+from slo.model.synthesis import synthesis_problem
 from slo.readers.common import group_by_labels
 from slo.readers.fields import Fields
-from slo.testgen.inputs import synthesis_problem
 
 _WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
 # What ``{{.window}}`` is replaced with for parsing: a duration nobody writes, so a range that
@@ -180,11 +180,14 @@ def answers_without_data(expr: promql_parser.Expr) -> str | None:
             return lhs or rhs
         if op == "unless":
             return lhs
-        if _is_scalar(expr.lhs) or _is_scalar(expr.rhs):
-            # a number with a vector answers where the vector does
-            return lhs if _is_scalar(expr.rhs) and not _is_scalar(expr.lhs) else \
-                rhs if _is_scalar(expr.lhs) and not _is_scalar(expr.rhs) else (lhs or rhs)
-        return lhs if lhs is not None and rhs is not None else None
+        left_number, right_number = _is_scalar(expr.lhs), _is_scalar(expr.rhs)
+        if left_number and right_number:
+            return "a constant"
+        if right_number:  # a vector and a number answer where the vector does
+            return lhs
+        if left_number:
+            return rhs
+        return lhs if lhs is not None and rhs is not None else None  # both must match
     return None
 
 
