@@ -72,9 +72,12 @@ class SumRate:
 
 
 def template(text: str) -> str:
-    """The query with its window placeholder spelled canonically, checked by the PromQL parser;
+    """The query with its window placeholder spelled canonically, checked by the PromQL parser,
+    without a trailing ``or on() vector(0)`` (the rules fill in zero errors themselves);
     QueryError if it has no placeholder, uses other Go-template syntax (Sloth renders its
-    queries with Go's text/template) or is not valid PromQL."""
+    queries with Go's text/template), is not valid PromQL for every Prometheus the rules are
+    tested on, or answers with no input series at all (``absent()``, ``vector(1)``, a number):
+    the generated tests could not feed it."""
     # a line break cannot be inside a PromQL string literal, so joining lines keeps meaning
     out = _WINDOW.sub(WINDOW_PLACEHOLDER, re.sub(r"\s*\n\s*", " ", text.strip()))
     if WINDOW_PLACEHOLDER not in out:
