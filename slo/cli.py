@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import glob
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -215,7 +216,15 @@ def _precheck(files: list[Rendered]) -> None:
         result = promtool.check_rules(paths, binary)
         if not result.ok:
             raise UserError(f"rendered rules failed promtool check (nothing written):\n"
-                            f"{result.output}")
+                            f"{_unscratched(result.output, tmp)}")
+
+
+def _unscratched(output: str, scratch: str) -> str:
+    """promtool's report with the scratch directory's paths (deleted by the time anyone reads
+    them) and their line:column positions replaced by the file's name: the group and rule
+    named after them say which rule it is."""
+    pattern = re.escape(str(Path(scratch))) + r"/([^\s:]+)(?::\s*\d+:\d+)?"
+    return re.sub(pattern, r"\1 (as rendered)", output)
 
 
 @main.command("dashboard")
@@ -303,10 +312,21 @@ def _precheck_alertmanager(files: list[Rendered], amtool_path: str | None) -> No
 
 @main.command("validate")
 @click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("--no-check", is_flag=True,
+              help="Skip 'promtool check rules' on the rules render would write (it runs "
+                   "when promtool exists).")
 @_user_errors
-def validate_cmd(specs: tuple[str, ...]) -> None:
-    """Check SPEC files without writing anything; report every problem, one per line."""
+def validate_cmd(specs: tuple[str, ...], no_check: bool) -> None:
+    """Check SPEC files without writing anything; report every problem, one per line.
+
+    Everything `render` does short of writing runs (rules, their tests, promtool check), so a
+    spec that validates renders.
+    """
     loaded = _load(specs)
+    with _without_cycle_collector():
+        files = render(loaded, Options("prometheus", NATIVE))
+    if not no_check:
+        _precheck(files)
     count = sum(len(s.slos) for s in loaded)
     click.echo(f"ok: {len(loaded)} spec(s), {count} SLO(s)")
 

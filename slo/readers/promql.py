@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -38,6 +39,7 @@ import promql_parser
 from slo.model.placeholders import WINDOWED, Placeholder, expand
 from slo.model.selectors import LABEL_NAME, METRIC_NAME, Matcher, Selector
 from slo.model.spec import SLI, WINDOW_PLACEHOLDER, EventsSLI, GoodEventsSLI, QuerySLI
+from slo.model.synthesis import synthesis_problem
 from slo.readers.common import group_by_labels
 from slo.readers.fields import Fields
 
@@ -70,9 +72,12 @@ class SumRate:
 
 
 def template(text: str) -> str:
-    """The query with its window placeholder spelled canonically, checked by the PromQL parser;
+    """The query with its window placeholder spelled canonically, checked by the PromQL parser,
+    without a trailing ``or on() vector(0)`` (the rules fill in zero errors themselves);
     QueryError if it has no placeholder, uses other Go-template syntax (Sloth renders its
-    queries with Go's text/template) or is not valid PromQL."""
+    queries with Go's text/template), is not valid PromQL for every Prometheus the rules are
+    tested on, or answers with no input series at all (``absent()``, ``vector(1)``, a number):
+    the generated tests could not feed it."""
     # a line break cannot be inside a PromQL string literal, so joining lines keeps meaning
     out = _WINDOW.sub(WINDOW_PLACEHOLDER, re.sub(r"\s*\n\s*", " ", text.strip()))
     if WINDOW_PLACEHOLDER not in out:
@@ -82,7 +87,125 @@ def template(text: str) -> str:
     if "{{" in rest or "}}" in rest:
         raise QueryError("only the '{{.window}}' template placeholder is supported")
     _analyse(out)
+    out = _without_zero_fallback(out)
+    culprit = answers_without_data(_tree(out))
+    if culprit is not None:
+        raise QueryError(
+            f"answers even when no series matches ({culprit}): the generated promtool tests "
+            "feed this SLI's recorded rates, and a query that answers without input would "
+            "record over them; count the events from the series themselves (slo-gen's rules "
+            "already record 0 errors wherever there is traffic, no 'or vector(0)' needed)")
     return out
+
+
+# ``<query> or vector(0)`` / ``<query> or on() vector(0)`` at the end (Sloth's home-wifi.yml):
+# the query before it, when it parses on its own. ``or`` binds loosest, so the last one ends it.
+_ZERO_FALLBACK = re.compile(
+    r"(?is)^(?P<query>.+?)\s+or\s*(?:on\s*\(\s*\)\s*)?\(?\s*vector\s*\(\s*0*\.?0*\s*\)"
+    r"\s*\)?\s*$")
+
+
+def _without_zero_fallback(text: str) -> str:
+    """The query without a trailing ``or on() vector(0)`` (``or vector(0)``): users add it so
+    that no error events read as 0, which slo-gen's rules do already (``or 0 * total``, with
+    the total's labels). Kept, it answers with no input at all: a generated test's recorded
+    input and the rule's own 0 would be two samples of one series at one time."""
+    m = _ZERO_FALLBACK.match(text)
+    if m is None:
+        return text
+    tree = _tree(text)
+    if not (isinstance(tree, promql_parser.BinaryExpr) and str(tree.op) == "or"
+            and _is_zero_vector(tree.rhs) and _on_nothing(tree.modifier)):
+        return text
+    query = m.group("query").strip()
+    try:
+        _tree(query)
+    except QueryError:
+        return text
+    return query
+
+
+def _is_zero_vector(expr: promql_parser.Expr) -> bool:
+    while isinstance(expr, promql_parser.ParenExpr):
+        expr = expr.expr
+    return (isinstance(expr, promql_parser.Call) and expr.func.name == "vector"
+            and isinstance(expr.args[0], promql_parser.NumberLiteral)
+            and expr.args[0].val == 0)
+
+
+def _on_nothing(modifier: promql_parser.BinModifier | None) -> bool:
+    """No matching clause, or ``on()``: the fallback stands in only when the query is empty."""
+    if modifier is None or modifier.matching is None:
+        return True
+    return (modifier.matching.type == promql_parser.LabelModifierType.Include
+            and not list(modifier.matching.labels))
+
+
+def _tree(template_text: str) -> promql_parser.Expr:
+    return _parse(template_text.replace(WINDOW_PLACEHOLDER, WINDOW_STAND_IN), template_text)
+
+
+# Functions that answer with no input series at all (their arguments, if any, are scalars or
+# are what they test for absence).
+_ANSWERING = frozenset({"vector", "absent", "absent_over_time", "time", "pi", "scalar"})
+# Date functions default to ``vector(time())`` when called without an argument.
+_DATE = frozenset({"minute", "hour", "day_of_week", "day_of_month", "day_of_year",
+                   "days_in_month", "month", "year"})
+
+
+def answers_without_data(expr: promql_parser.Expr) -> str | None:
+    """What makes the expression answer on an empty database (``vector(0)``, ``absent()``, a
+    number), or None when every answer needs an input series. Comparisons are taken as
+    keeping what they compare: this errs on the side of refusing."""
+    if isinstance(expr, promql_parser.NumberLiteral | promql_parser.StringLiteral):
+        return "a constant"
+    if isinstance(expr, promql_parser.VectorSelector | promql_parser.MatrixSelector):
+        return None
+    if isinstance(expr, promql_parser.ParenExpr | promql_parser.UnaryExpr
+                  | promql_parser.SubqueryExpr | promql_parser.AggregateExpr):
+        return answers_without_data(expr.expr)
+    if isinstance(expr, promql_parser.Call):
+        name = expr.func.name
+        if name in _ANSWERING or (name in _DATE and not expr.args):
+            return f"{name}()"
+        inputs = [a for a in expr.args if not _is_scalar(a)]
+        if not inputs:
+            return f"{name}() of constants"
+        for arg in inputs:
+            culprit = answers_without_data(arg)
+            if culprit is not None:
+                return culprit
+        return None
+    if isinstance(expr, promql_parser.BinaryExpr):
+        lhs, rhs = answers_without_data(expr.lhs), answers_without_data(expr.rhs)
+        op = str(expr.op)
+        if op == "or":
+            return lhs or rhs
+        if op == "unless":
+            return lhs
+        left_number, right_number = _is_scalar(expr.lhs), _is_scalar(expr.rhs)
+        if left_number and right_number:
+            return "a constant"
+        if right_number:  # a vector and a number answer where the vector does
+            return lhs
+        if left_number:
+            return rhs
+        return lhs if lhs is not None and rhs is not None else None  # both must match
+    return None
+
+
+def _is_scalar(expr: promql_parser.Expr) -> bool:
+    """A number-valued expression (no labels): a literal, scalar(), time(), pi(), or
+    arithmetic of those."""
+    while isinstance(expr, promql_parser.ParenExpr | promql_parser.UnaryExpr):
+        expr = expr.expr
+    if isinstance(expr, promql_parser.NumberLiteral | promql_parser.StringLiteral):
+        return True
+    if isinstance(expr, promql_parser.Call):
+        return expr.func.name in ("scalar", "time", "pi")
+    if isinstance(expr, promql_parser.BinaryExpr):
+        return _is_scalar(expr.lhs) and _is_scalar(expr.rhs)
+    return False
 
 
 def sum_rate(text: str) -> SumRate | None:
@@ -117,7 +240,11 @@ def _parse(promql: str, shown: str) -> promql_parser.Expr:
     """The parser's tree, or QueryError with its reason on one line (``shown`` is the text as
     written, whose placeholders the reason names instead of their stand-ins)."""
     try:
-        return _parse_muted(promql) if _PANICKY.search(promql) else promql_parser.parse(promql)
+        tree = _parse_muted(promql) if _PANICKY.search(promql) else promql_parser.parse(promql)
+        unsupported = _unsupported(tree)
+        if unsupported is None:
+            return tree
+        reason = unsupported
     except ValueError as exc:
         reason = str(exc)
     except BaseException as exc:  # pyo3's PanicException derives from BaseException only
@@ -128,6 +255,57 @@ def _parse(promql: str, shown: str) -> promql_parser.Expr:
     if WINDOW_PLACEHOLDER in shown:
         reason = reason.replace(WINDOW_STAND_IN, WINDOW_PLACEHOLDER)
     raise QueryError(f"is not valid PromQL: {reason}") from None
+
+
+# Functions promql-parser knows that the promtool this project checks and tests with does not
+# take as they are (measured on promtool 3.5.3, 2.53.3 and 2.42.0): experimental ones, which
+# need a feature flag Prometheus is rarely run with; ones newer than Prometheus 3.5; and ones
+# Prometheus 2.42 lacks (the rules' tests run on it too).
+_EXPERIMENTAL = frozenset({"double_exponential_smoothing", "info", "mad_over_time",
+                           "sort_by_label", "sort_by_label_desc", "ts_of_max_over_time",
+                           "ts_of_min_over_time", "ts_of_last_over_time", "limitk",
+                           "limit_ratio"})
+_AFTER_3_5 = frozenset({"first_over_time", "ts_of_first_over_time"})
+_AFTER_2_42 = {"histogram_avg": "histogram_sum(x) / histogram_count(x)",
+               "histogram_stddev": "", "histogram_stdvar": ""}
+
+
+def _unsupported(tree: promql_parser.Expr) -> str | None:
+    """Why promtool would refuse a function of a parsed expression, or None."""
+    for name in _function_names(tree):
+        if name in _EXPERIMENTAL:
+            return (f"'{name}' is an experimental Prometheus function: promtool check rules "
+                    "(and Prometheus without --enable-feature=promql-experimental-functions) "
+                    "refuses it")
+        if name in _AFTER_3_5:
+            return f"unknown function with name '{name}' (not in Prometheus 3.5)"
+        if name in _AFTER_2_42:
+            instead = _AFTER_2_42[name]
+            return (f"'{name}' needs Prometheus 2.50 or later, and slo-gen's rules are checked "
+                    "and tested down to Prometheus 2.42" + (f": use {instead}" if instead
+                                                            else ""))
+    return None
+
+
+def _function_names(expr: promql_parser.Expr) -> Iterator[str]:
+    """Every function and aggregation named in the expression, outermost first."""
+    if isinstance(expr, promql_parser.Call):
+        yield expr.func.name
+        for arg in expr.args:
+            yield from _function_names(arg)
+    elif isinstance(expr, promql_parser.AggregateExpr):
+        yield str(expr.op)
+        if expr.param is not None:
+            yield from _function_names(expr.param)
+        yield from _function_names(expr.expr)
+    elif isinstance(expr, promql_parser.BinaryExpr):
+        yield from _function_names(expr.lhs)
+        yield from _function_names(expr.rhs)
+    elif isinstance(expr, promql_parser.ParenExpr | promql_parser.UnaryExpr
+                    | promql_parser.SubqueryExpr):
+        yield from _function_names(expr.expr)
+    elif isinstance(expr, promql_parser.MatrixSelector):
+        return
 
 
 # promql-parser 0.12 panics on a number out of a duration's range where a duration goes
@@ -213,8 +391,8 @@ def events_sli(fields: Fields, errors: str, total: str, path: str
     pair = _plain(errors, total)
     if pair is None:
         return QuerySLI(errors, total), ()
-    return (EventsSLI(pair[0].selector, pair[1].selector),
-            group_by_labels(fields, list(pair[0].group_by), path))
+    sli = EventsSLI(pair[0].selector, pair[1].selector)
+    return sli, _synthesizable(fields, sli, pair[0].group_by, path)
 
 
 def good_events_sli(fields: Fields, good: str, total: str, path: str
@@ -223,5 +401,15 @@ def good_events_sli(fields: Fields, good: str, total: str, path: str
     pair = _plain(good, total)
     if pair is None:
         return QuerySLI(f"clamp_min(({total}) - ({good}), 0)", total), ()
-    return (GoodEventsSLI(pair[0].selector, pair[1].selector),
-            group_by_labels(fields, list(pair[0].group_by), path))
+    sli = GoodEventsSLI(pair[0].selector, pair[1].selector)
+    return sli, _synthesizable(fields, sli, pair[0].group_by, path)
+
+
+def _synthesizable(fields: Fields, sli: SLI, group_by: tuple[str, ...], path: str
+                   ) -> tuple[str, ...]:
+    """The grouping labels, after recording a problem at ``path`` when the test generator could
+    not make input series for the selectors: ``validate`` refuses what ``render`` would."""
+    problem = synthesis_problem(sli)
+    if problem is not None:
+        fields.fail(path, problem)
+    return group_by_labels(fields, list(group_by), path)

@@ -6,8 +6,6 @@ so a selector typo or a wrong matcher shows up as a failing test, not as silence
 
 from __future__ import annotations
 
-import itertools
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -16,10 +14,8 @@ from slo.errors import UserError
 from slo.model.numbers import format_number, quantize
 from slo.model.selectors import Matcher, Selector
 from slo.model.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI, PromQLSLI
+from slo.model.synthesis import Unsolvable, pair_labels, solve
 from slo.rules import promql
-
-GENERIC_VALUES = ("", "synthetic", "500", "200", "5xx", "error", "ok", "0")
-MAX_COMBINATIONS = 4096
 
 
 @dataclass(frozen=True)
@@ -58,14 +54,23 @@ def recorded_feeds(labels: dict[str, str]) -> list[Feed]:
 
 
 def feeds(sli: SLI, group: dict[str, str], where: str) -> list[Feed]:
-    """Input series whose sums through the SLI's selectors give exactly total and error events."""
+    """Input series whose sums through the SLI's selectors give exactly total and error events;
+    UserError at ``where`` when no label values can be found for them (the readers refuse
+    such an SLI first, naming their own field: :func:`slo.model.synthesis.synthesis_problem`)."""
     if isinstance(sli, PromQLSLI):
         raise ValueError("an SLI written as PromQL has no selectors: use recorded_feeds")
+    try:
+        return _feeds(sli, group)
+    except Unsolvable as exc:
+        raise UserError(f"{where}: {exc}") from None
+
+
+def _feeds(sli: SLI, group: dict[str, str]) -> list[Feed]:
     if isinstance(sli, GoodEventsSLI):
-        return _good_and_total(sli.good, sli.total, group, where)
+        return _pair(sli.good, sli.total, "good", group)
     if isinstance(sli, LatencySLI):
         base = sli.histogram
-        labels = _solve([base.matchers], [], where) | group
+        labels = solve([base.matchers], []) | group
         good = {**labels, "le": sli.le_label}
         inf = {**labels, "le": "+Inf"}
         return [
@@ -74,28 +79,15 @@ def feeds(sli: SLI, group: dict[str, str], where: str) -> list[Feed]:
             Feed(_series(base.metric + "_count", labels), "total"),
         ]
     assert isinstance(sli, EventsSLI)
-    if sli.errors.metric != sli.total.metric:
-        err = _solve([sli.errors.matchers], [], where) | group
-        tot = _solve([sli.total.matchers], [], where) | group
-        return [Feed(_series(sli.errors.metric, err), "errors"),
-                Feed(_series(sli.total.metric, tot), "total")]
-    # One metric for both: error events must match both selectors, good ones only the total.
-    err = _solve([sli.errors.matchers, sli.total.matchers], [], where) | group
-    good = _solve([sli.total.matchers], [sli.errors.matchers], where) | group
-    return [Feed(_series(sli.total.metric, err), "errors"),
-            Feed(_series(sli.total.metric, good), "good")]
+    return _pair(sli.errors, sli.total, "errors", group)
 
 
-def _good_and_total(good: Selector, total: Selector, group: dict[str, str],
-                    where: str) -> list[Feed]:
-    if good.metric != total.metric:
-        return [Feed(_series(good.metric, _solve([good.matchers], [], where) | group), "good"),
-                Feed(_series(total.metric, _solve([total.matchers], [], where) | group),
-                     "total")]
-    # One metric for both: good events match both selectors, bad ones only the total.
-    ok = _solve([good.matchers, total.matchers], [], where) | group
-    bad = _solve([total.matchers], [good.matchers], where) | group
-    return [Feed(_series(total.metric, ok), "good"), Feed(_series(total.metric, bad), "errors")]
+def _pair(part: Selector, total: Selector, share: str, group: dict[str, str]) -> list[Feed]:
+    """A series for the part (errors or good events) and one for the rest or the total."""
+    labels = pair_labels(part, total, "error" if share == "errors" else "good")
+    rest = "total" if labels.other_is_total else ("good" if share == "errors" else "errors")
+    return [Feed(_series(part.metric, labels.part | group), share),
+            Feed(_series(total.metric, labels.other | group), rest)]
 
 
 # Scenarios repeat across SLOs of one shape: the same segments give the same notation.
@@ -148,57 +140,3 @@ def _num(d: Decimal) -> str:
 def _series(metric: str, labels: dict[str, str]) -> str:
     return Selector(metric, tuple(Matcher(k, "=", v) for k, v in sorted(labels.items()) if v)
                     ).render()
-
-
-def _solve(must: list[tuple[Matcher, ...]], must_not: list[tuple[Matcher, ...]],
-           where: str) -> dict[str, str]:
-    """Label values satisfying every matcher in ``must`` and failing some matcher of each
-    ``must_not`` set; raise UserError when no simple value does."""
-    every = [m for ms in must + must_not for m in ms]
-    names = sorted({m.label for m in every})
-    candidates = [_candidates(name, every) for name in names]
-    for combo in itertools.islice(itertools.product(*candidates), MAX_COMBINATIONS):
-        labels = dict(zip(names, combo, strict=True))
-        if all(_matches(ms, labels) for ms in must) and not any(
-            _matches(ms, labels) for ms in must_not
-        ):
-            return {k: v for k, v in labels.items() if v}
-    shown = " / ".join(",".join(m.render() for m in ms) for ms in must + must_not)
-    raise UserError(f"{where}: cannot synthesize promtool test input for matchers {shown}; "
-                    "use '=' matchers or regexes that are alternations of literals")
-
-
-def _candidates(label: str, matchers: list[Matcher]) -> list[str]:
-    values: list[str] = []
-    for m in matchers:
-        if m.label != label:
-            continue
-        if m.op in ("=", "!="):
-            values.append(m.value)
-        else:
-            values.extend(_literals(m.value))
-    values.extend(GENERIC_VALUES)
-    return list(dict.fromkeys(values))
-
-
-def _literals(regex: str) -> list[str]:
-    body = regex[1:-1] if regex.startswith("(") and regex.endswith(")") else regex
-    out = [alt for alt in body.split("|") if re.fullmatch(r"[\w./:-]*", alt)]
-    # "5.." style: a digit followed by wildcards
-    if re.fullmatch(r"\d\.+", body):
-        out.append(body[0] + "0" * (len(body) - 1))
-    return out
-
-
-def _matches(matchers: tuple[Matcher, ...], labels: dict[str, str]) -> bool:
-    return all(_match(m, labels.get(m.label, "")) for m in matchers)
-
-
-def _match(m: Matcher, value: str) -> bool:
-    # Only regex matchers compile their value: a large spec's '=' values would otherwise
-    # churn re's compiled-pattern cache for nothing.
-    if m.op == "=":
-        return value == m.value
-    if m.op == "!=":
-        return value != m.value
-    return (re.fullmatch(m.value, value) is not None) == (m.op == "=~")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from slo.errors import Problem, UserError
 from slo.model.durations import format_duration
 from slo.model.naming import NATIVE, Naming
 from slo.model.numbers import format_number
@@ -25,6 +26,14 @@ from slo.testgen.inputs import Segment, can_synthesize, feeds, gauge_values, rec
 
 INTERVAL = "1m"
 RATE = Decimal(100_000)  # events per minute: error ratios to 1e-5, counters stay exact floats
+# A calm error ratio (half the lowest threshold) is fed as at least this many whole errors a
+# minute: an SLO whose budget is too small for that at RATE gets a busier traffic, a power of
+# ten times RATE, up to MAX_RATE, where counters still add up exactly in float64 (at most
+# MAX_RATE times the longest scenario's minutes, under 2**53) on every engine.
+CALM_ERRORS = 5
+MAX_RATE = Decimal(10) ** 10
+MIN_TESTABLE = 2 * CALM_ERRORS / MAX_RATE  # the lowest threshold a test can feed (1e-9)
+MAX_OBJECTIVE = format_number(100 - 100 * MIN_TESTABLE)  # with no factor below 1: 99.9999999
 HEALTHY = 60  # minutes of clean traffic before trouble starts
 MAX_HISTORY = 720  # longest healthy history a generated test replays (minutes at 1m steps)
 FULL_BUSY = 240  # minutes of each busy phase of the period-ratio scenario when the period allows
@@ -95,7 +104,8 @@ class SLOTests:
         # A ratio no alert may react to: half the budget, or half the lowest threshold when a
         # pair's factor is below 1 (then even traffic inside the objective would trip it).
         lowest = min([p.threshold for p in self.plan.page + self.plan.ticket] + [self.budget])
-        self.calm = _errors(lowest / 2) / RATE
+        self.rate = event_rate(lowest, f"{spec.source}: SLO {slo.name!r}", slo.objective)
+        self.calm = self._errors(lowest / 2) / self.rate
 
     def all(self) -> list[Test]:
         tiers = self._testable(self.plan.page + self.plan.ticket)
@@ -155,7 +165,8 @@ class SLOTests:
         ``for`` has passed, then fires with exactly its labels."""
         pairs = self.plan.page if pair.window.severity == "page" else self.plan.ticket
         stricter = [p.threshold for p in pairs if p.threshold > pair.threshold]
-        ratio = _errors((pair.threshold + min(stricter)) / 2) / RATE if stricter else Decimal(1)
+        ratio = self._above(pair.threshold, (pair.threshold + min(stricter)) / 2) \
+            if stricter else Decimal(1)
         long = pair.window.long // 60
         history = max(10, long if long <= MAX_HISTORY else HEALTHY)
         hold = -(-self._for(pair) // 60)
@@ -163,8 +174,8 @@ class SLOTests:
         # the earliest minute the long window can reach the threshold, then the ``for``
         earliest = history + max(1, _minutes_to_reach(ratio, pair.threshold, pair.window.long,
                                                       history) - 1) + hold
-        segments = [Segment(history, RATE, Decimal(0)),
-                    Segment(fire_at - history + 1, RATE, _errors(ratio))]
+        segments = [Segment(history, self.rate, Decimal(0)),
+                    Segment(fire_at - history + 1, self.rate, self._errors(ratio))]
         w = pair.window
         windows = format_duration(w.long) if w.single else \
             f"{format_duration(w.long)}/{format_duration(w.short)}"
@@ -186,11 +197,12 @@ class SLOTests:
         held ``k - 1`` minutes at its last."""
         hold = self._for(pair) // 60
         k = hold
-        ratio = min(Decimal(1), _errors(pair.threshold * Decimal("1.5")) / RATE)
+        ratio = min(Decimal(1), self._errors(pair.threshold * Decimal("1.5")) / self.rate)
         history = 10
         after = 10
-        segments = [Segment(history, RATE, Decimal(0)), Segment(k, RATE, _errors(ratio)),
-                    Segment(after, RATE, Decimal(0))]
+        segments = [Segment(history, self.rate, Decimal(0)),
+                    Segment(k, self.rate, self._errors(ratio)),
+                    Segment(after, self.rate, Decimal(0))]
         exprs = [self._tier_firing(pair, m, firing=False)
                  for m in range(history, history + k + after)]
         return self._group(f"{self.slo.name}: tier {pair.window.tier} ignores a {k}-minute blip "
@@ -221,7 +233,7 @@ class SLOTests:
 
     def absent_fires(self) -> Test:
         route = self.slo.alerting.absent
-        segments = [Segment(10, RATE, Decimal(0))]
+        segments = [Segment(10, self.rate, Decimal(0))]
         stop = 10 + 5  # the last sample goes stale after 5 minutes
         fire_at = stop + route.for_ // 60 + 2
         labels = {**self.static, **dict(route.labels)}
@@ -237,7 +249,7 @@ class SLOTests:
         """Errors only, from the first minute: every window's ratio is exactly 1, so the
         annotations' ``$value`` is known and every tier's whole alert can be compared."""
         tiers = [p for p in self._testable(self.plan.page + self.plan.ticket)
-                 if RATE * p.window.long // 60 >= 2 * p.window.min_events]
+                 if self.rate * p.window.long // 60 >= 2 * p.window.min_events]
         minutes = 10
         at = minutes + max([-(-self._for(p) // 60) for p in tiers], default=0)
         by_name: dict[str, list[Test]] = {}
@@ -250,7 +262,7 @@ class SLOTests:
         # one check per alert name and time lists every alert expected
         checks = [{"eval_time": _t(at), "alertname": name, "exp_alerts": alerts}
                   for name, alerts in by_name.items()]
-        segments = [Segment(at + 1, RATE, RATE)]
+        segments = [Segment(at + 1, self.rate, self.rate)]
         return self._group(f"{self.slo.name}: full outage from the start, whole alerts compared",
                            segments, alert_checks=checks)
 
@@ -265,8 +277,8 @@ class SLOTests:
         extra = self.slo.alerts[index]
         ratio = extra.test.error_ratio
         after = extra.test.firing_after // 60
-        segments = [Segment(HEALTHY, RATE, Decimal(0)),
-                    Segment(after + 1, RATE, _errors(ratio))]
+        segments = [Segment(HEALTHY, self.rate, Decimal(0)),
+                    Segment(after + 1, self.rate, self._errors(ratio))]
         at = HEALTHY + after
         expr = next(a.expr for a in self.rules.alerts if a.alert == extra.alert)
         inferred = self._result_labels(expr)
@@ -308,7 +320,7 @@ class SLOTests:
         """A calm error ratio for three hours: nothing may fire, ever."""
         ratio = self.calm
         minutes = 180
-        segments = [Segment(minutes, RATE, _errors(ratio))]
+        segments = [Segment(minutes, self.rate, self._errors(ratio))]
         checks = [_silent(n, t) for t in (30, 90, minutes) for n in self.alert_names]
         return self._group(f"{self.slo.name}: traffic inside the objective fires nothing",
                            segments, alert_checks=checks)
@@ -316,7 +328,8 @@ class SLOTests:
     def zero_traffic(self) -> Test:
         """Two healthy hours, then an hour without a single request."""
         ratio = self.calm
-        segments = [Segment(120, RATE, _errors(ratio)), Segment(60, Decimal(0), Decimal(0))]
+        segments = [Segment(120, self.rate, self._errors(ratio)),
+                    Segment(60, Decimal(0), Decimal(0))]
         end = 180
         checks = [_silent(n, t) for t in (150, end) for n in self.alert_names]
         exprs = [self._no_nan(name, end) for name in self._record_names()]
@@ -329,8 +342,8 @@ class SLOTests:
 
     def counter_reset(self) -> Test:
         ratio = self.calm
-        segments = [Segment(60, RATE, _errors(ratio)),
-                    Segment(60, RATE, _errors(ratio), reset=True)]
+        segments = [Segment(60, self.rate, self._errors(ratio)),
+                    Segment(60, self.rate, self._errors(ratio), reset=True)]
         checks = [_silent(n, t) for t in (62, 70, 120) for n in self.alert_names]
         exprs = [self._close_to(promql.error_ratio_name(BASE_WINDOW), ratio, 70),
                  {"expr": f"{promql.series(promql.TOTAL_RATE, self.ident)} < 0",
@@ -406,6 +419,18 @@ class SLOTests:
 
     # -- pieces ------------------------------------------------------------------------------
 
+    def _errors(self, ratio: Decimal) -> Decimal:
+        """Whole error events per minute: fractional counters drift in promtool's float sums,
+        and a drift downwards reads as a counter reset."""
+        return (self.rate * ratio).to_integral_value(ROUND_HALF_EVEN)
+
+    def _above(self, threshold: Decimal, ratio: Decimal) -> Decimal:
+        """``ratio`` as whole errors a minute, at least one error more than ``threshold``:
+        rounded down to the threshold, a tier's window would never pass it."""
+        errors = max(self._errors(ratio),
+                     (self.rate * threshold).to_integral_value(ROUND_FLOOR) + 1)
+        return min(errors, self.rate) / self.rate
+
     def _group(self, name: str, segments: list[Segment], alert_checks: list[Test] | None = None,
                exprs: list[Test] | None = None, extend_to: int | None = None,
                start: int = 0) -> Test:
@@ -473,10 +498,22 @@ def infer_labels(expr: str, known: dict[str, dict[str, str]]) -> dict[str, str] 
     return dict(distinct.pop()) if len(distinct) == 1 else None
 
 
-def _errors(ratio: Decimal) -> Decimal:
-    """Whole error events per minute: fractional counters drift in promtool's float sums, and a
-    drift downwards reads as a counter reset."""
-    return (RATE * ratio).to_integral_value(ROUND_HALF_EVEN)
+def event_rate(lowest: Decimal, where: str = "", objective: Decimal | None = None) -> Decimal:
+    """Events per minute of an SLO's generated traffic: RATE, or the least power of ten above
+    it that feeds half the lowest threshold as at least CALM_ERRORS whole errors a minute.
+    UserError (naming ``where`` and the objective) when that would pass MAX_RATE."""
+    rate = RATE
+    while rate * lowest / 2 < CALM_ERRORS:
+        rate *= 10
+        if rate > MAX_RATE:
+            shown = f"objective {format_number(objective)}%" if objective is not None \
+                else "the lowest burn threshold"
+            raise UserError(Problem(where, "", f"{shown} leaves too small an error ratio to "
+                                    f"test (its lowest threshold is {format_number(lowest)}): "
+                                    f"the generated tests count whole events and cannot feed "
+                                    f"less than {format_number(MIN_TESTABLE)}; use an "
+                                    f"objective of at most {MAX_OBJECTIVE}%"))
+    return rate
 
 
 def _detect(ratio: Decimal, pair: Pair, history: int) -> int:
