@@ -12,7 +12,6 @@ prefix, or a field the input's own format does not have.
 from __future__ import annotations
 
 import re
-
 import traceback
 from pathlib import Path
 from typing import Any

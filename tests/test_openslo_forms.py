@@ -91,3 +91,44 @@ def test_targets_alone_validate_and_render_says_there_is_nothing(tmp_path: Path,
     assert result.stderr.splitlines() == [
         "error: no SLO in the files given, nothing to render (OpenSLO targets, policies and "
         "SLIs render with the SLOs that use them: give those files together)"]
+
+
+SLOTH_SHOP = """\
+version: prometheus/v1
+service: shop
+slos:
+  - name: checkout
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total[{{.window}}]))
+    alerting:
+      name: ShopCheckout
+      page_alert: {disable: true}
+      ticket_alert: {disable: true}
+"""
+LOW = ROOT / "tests" / "fixtures" / "openslo-low-objective.yaml"
+
+
+def test_the_same_slo_in_openslo_and_sloth_names_both_places(tmp_path: Path, cli) -> None:
+    """The cross-spec check names the OpenSLO SLO as its file spells it, not ``slos[0]``."""
+    sloth = tmp_path / "shop.yml"
+    sloth.write_text(SLOTH_SHOP)
+    result = cli.invoke(main, ["validate", str(LOW), str(sloth)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {LOW}: SLO checkout: metadata.name: SLO 'checkout' of service 'shop' is "
+        f"already defined in {sloth}: slos[0].name"]
+
+
+def test_a_default_tier_that_cannot_fire_is_noted_in_the_rule_file(tmp_path: Path, cli) -> None:
+    """At 90% the 1h page's threshold (14.4 x 0.1) is above 100%: left out and said."""
+    result = cli.invoke(main, ["render", str(LOW), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    notes = [ln for ln in (tmp_path / "shop.rules.yml").read_text().splitlines()
+             if ln.startswith("# Note:")]
+    assert notes == [
+        "# Note: shop/checkout: the default page tier page-1h (1h/5m at 14.4x the budget) is "
+        "left out: 14.4 x budget 0.1 >= 1, so its threshold is an error ratio of 100% or more "
+        "and it could never fire."]

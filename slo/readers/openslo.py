@@ -74,6 +74,8 @@ class Read:
     slos: list[SLO]
     notes: list[Note] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    # where each SLO is, as the file spells it (ServiceSpec.slo_paths, which adds the field)
+    paths: list[str] = field(default_factory=list)
 
 
 def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
@@ -106,7 +108,8 @@ def read_documents(items: list[tuple[Fields, Any]]) -> list[ServiceSpec]:
         by_file_service.setdefault((file, read.service), []).append(read)
     return [ServiceSpec(file, service, tuple(slo for r in group for slo in r.slos),
                         alertmanager=delivery[service],
-                        notes=tuple(n for r in group for n in r.notes))
+                        notes=tuple(n for r in group for n in r.notes),
+                        slo_paths=tuple(p for r in group for p in r.paths))
             for (file, service), group in by_file_service.items()]
 
 
@@ -215,7 +218,7 @@ def _slo(doc: Document, catalog: Catalog) -> Read | None:
         return None
     slo = SLO(doc.name, str(description), objective[0], period or 0, sli[0], alerting, sli[1],
               labels=tuple(sorted(labels.items())))
-    return Read(service, [slo], notes, deliveries)
+    return Read(service, [slo], notes, deliveries, [f"SLO {doc.name}: metadata"])
 
 
 def assumed_period(f: Fields, path: str, notes: list[Note]) -> int:

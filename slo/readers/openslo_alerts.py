@@ -20,7 +20,14 @@ from typing import Any
 from slo.model import burnrate
 from slo.model.durations import format_duration
 from slo.model.spec import Alerting, AlertRoute, BurnWindow, error_budget
-from slo.readers.common import DEFAULT_ABSENT_FOR, burn_windows, camel, check_factors, for_duration
+from slo.readers.common import (
+    DEFAULT_ABSENT_FOR,
+    burn_windows,
+    camel,
+    check_factors,
+    for_duration,
+    never_firing_defaults,
+)
 from slo.readers.fields import Fields, join
 from slo.readers.openslo_objects import (
     OBJECT_NAME,
@@ -57,8 +64,9 @@ def read_alerting(f: Fields, value: Any, path: str, catalog: Catalog, base: str,
     absent = AlertRoute(f"{base}SLIAbsent", (("severity", "ticket"),), (), absent_for)
     if value is None:
         defaults = burn_windows(f, None, path, budget, period)
-        return None if defaults is None else Alerting("", routes["page"], routes["ticket"],
-                                                      absent, defaults)
+        return None if defaults is None else Alerting(
+            "", routes["page"], routes["ticket"], absent, defaults,
+            omitted=never_firing_defaults(budget, period))
     policies = [p for i, item in enumerate(f.sequence(value, path) or [])
                 if (p := read_policy(f, item, join(path, i), catalog)) is not None]
     windows: list[BurnWindow] = []

@@ -96,7 +96,7 @@ def _slo(f: Fields, name: str, meta: dict[str, Any], value: Any) -> Read | None:
     items = f.sequence(spec["objectives"], "spec.objectives")
     if items is not None and not items:
         f.fail("spec.objectives", "must list at least one objective")
-    slos = []
+    slos, paths = [], []
     for i, item in enumerate(items or []):
         slo_name = f"{name}-{i}"
         if not NAME.fullmatch(slo_name):
@@ -112,9 +112,10 @@ def _slo(f: Fields, name: str, meta: dict[str, Any], value: Any) -> Read | None:
         if alerting is not None:
             slos.append(SLO(slo_name, str(description), objective, period, sli[0], alerting,
                             sli[1]))
+            paths.append(f"SLO {name}: metadata")  # the SLO is named <name>-<i>
     if len(f.problems) > before or service is None:
         return None
-    return Read(service, slos, notes)
+    return Read(service, slos, notes, paths=paths)
 
 
 def _time_windows(f: Fields, value: Any, path: str) -> int | None:
