@@ -10,15 +10,33 @@ from __future__ import annotations
 
 import itertools
 import re
-import re._constants as re_constants  # type: ignore[import-not-found]  # no stubs
-import re._parser as re_parser  # type: ignore[import-not-found]  # parsed regexes
+
+# The example builder walks Python's own parse of a regex (``re._parser``, private since 3.11;
+# ``sre_parse`` before, deprecated). tests/test_testgen_real_shapes.py pins the Python versions
+# it was checked on; on any other, or if the module moves, regexes without literal values
+# simply get no examples (the generator then tries its generic values only).
+try:
+    import re._constants as re_constants  # type: ignore[import-not-found]  # no stubs
+    import re._parser as re_parser  # type: ignore[import-not-found]  # parsed regexes
+except ImportError:  # pragma: no cover - a Python whose re internals moved
+    re_constants = re_parser = None
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from slo.model.selectors import Matcher, Selector
 from slo.model.spec import SLI, EventsSLI, GoodEventsSLI, LatencySLI
 
 GENERIC_VALUES = ("", "synthetic", "500", "200", "5xx", "error", "ok", "0")
+# A calm error ratio (half the lowest threshold) is fed as at least CALM_ERRORS whole errors a
+# minute: an SLO whose budget is too small for that at the generator's base rate gets busier
+# traffic, a power of ten more, up to MAX_RATE, where counters still add up exactly in float64
+# (at most MAX_RATE times the longest scenario's minutes, under 2**53) on every engine. So the
+# lowest threshold a generated test can feed is MIN_TESTABLE (1e-9), and an objective whose
+# error budget is below it cannot be tested at all (the readers refuse it by field).
+CALM_ERRORS = 5
+MAX_RATE = Decimal(10) ** 10
+MIN_TESTABLE = 2 * CALM_ERRORS / MAX_RATE
 MAX_COMBINATIONS = 4096
 
 
@@ -149,13 +167,15 @@ def regex_examples(regex: str) -> list[str]:
     """A few strings the (fully anchored) regex matches, built from its parsed form: each
     alternative, each repeat at its least count and once, the first member of each class.
     Only strings that really match are returned; none for what Python's parser refuses."""
+    if re_parser is None:
+        return []
     try:
         tree = re_parser.parse(regex)
     except (re.error, OverflowError, RecursionError):
         return []
     try:
         made = _examples(list(tree))
-    except _NoExample:
+    except (_NoExample, AttributeError, TypeError, ValueError):  # an internal's shape changed
         return []
     return [s for s in dict.fromkeys(made) if re.fullmatch(regex, s) is not None]
 

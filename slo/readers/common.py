@@ -14,7 +14,9 @@ from slo.model import burnrate
 from slo.model.burnrate import MIN_WINDOW
 from slo.model.durations import format_duration
 from slo.model.naming import RESERVED
+from slo.model.numbers import format_number
 from slo.model.spec import BurnWindow
+from slo.model.synthesis import MIN_TESTABLE
 from slo.readers.fields import Fields, join
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -51,7 +53,20 @@ def objective_percent(fields: Fields, value: Any, path: str) -> Decimal | None:
     if not Decimal(0) < d < Decimal(100):
         fields.fail(path, f"{value!r} is out of range: an objective is a percent, 0 < x < 100")
         return None
-    return d
+    return testable_objective(fields, d, path)
+
+
+def testable_objective(fields: Fields, percent: Decimal, path: str) -> Decimal | None:
+    """``percent``, or None with the problem when its error budget is below what a generated
+    test can feed (slo.model.synthesis.MIN_TESTABLE): refused here, naming the field, rather
+    than by the test generator at render, which knows no field paths."""
+    if (100 - percent) / 100 < MIN_TESTABLE:
+        top = format_number(100 - 100 * MIN_TESTABLE)
+        fields.fail(path, f"objective {format_number(percent)}% leaves an error budget below "
+                    f"{format_number(MIN_TESTABLE)}, less than the generated tests can feed "
+                    f"(they count whole events): use an objective of at most {top}%")
+        return None
+    return percent
 
 
 def group_by_labels(fields: Fields, value: Any, path: str) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ from slo.model.alertmanager import DEFAULT_RECEIVERS, AlertmanagerSpec
 from slo.model.durations import parse_duration
 from slo.model.selectors import SelectorError, parse_selector
 from slo.model.spec import SLI, SLO, LatencySLI, Note, RatioQuerySLI, ServiceSpec
-from slo.readers.common import DEFAULT_PERIOD, NAME, camel, objective_percent
+from slo.readers.common import DEFAULT_PERIOD, NAME, camel, objective_percent, testable_objective
 from slo.readers.fields import Fields, join
 from slo.readers.openslo_alerts import (
     ANY_PERIOD,
@@ -292,7 +292,7 @@ def target_percent(f: Fields, value: Any, path: str) -> Decimal | None:
     if ratio is not None and not Decimal(0) < ratio < 1:
         f.fail(path, f"{value!r} is out of range: a target is a ratio, 0 < x < 1")
         return None
-    return None if ratio is None else (ratio * 100).normalize()
+    return None if ratio is None else testable_objective(f, (ratio * 100).normalize(), path)
 
 
 def _indicator(f: Fields, spec: dict[str, Any], catalog: Catalog

@@ -18,6 +18,7 @@ from slo.model.durations import format_duration
 from slo.model.naming import NATIVE, Naming
 from slo.model.numbers import format_number
 from slo.model.spec import AlertRoute, EventsSLI, GoodEventsSLI, LatencySLI, TestInput
+from slo.model.synthesis import CALM_ERRORS, MAX_RATE, MIN_TESTABLE
 from slo.model.windows import BASE_WINDOW
 from slo.rules import promql
 from slo.rules.model import ServiceRules, SLORules
@@ -26,13 +27,8 @@ from slo.testgen.inputs import Segment, can_synthesize, feeds, gauge_values, rec
 
 INTERVAL = "1m"
 RATE = Decimal(100_000)  # events per minute: error ratios to 1e-5, counters stay exact floats
-# A calm error ratio (half the lowest threshold) is fed as at least this many whole errors a
-# minute: an SLO whose budget is too small for that at RATE gets a busier traffic, a power of
-# ten times RATE, up to MAX_RATE, where counters still add up exactly in float64 (at most
-# MAX_RATE times the longest scenario's minutes, under 2**53) on every engine.
-CALM_ERRORS = 5
-MAX_RATE = Decimal(10) ** 10
-MIN_TESTABLE = 2 * CALM_ERRORS / MAX_RATE  # the lowest threshold a test can feed (1e-9)
+# CALM_ERRORS, MAX_RATE, MIN_TESTABLE, MAX_OBJECTIVE: slo.model.synthesis (the readers refuse
+# an objective the tests could not feed at validate time)
 MAX_OBJECTIVE = format_number(100 - 100 * MIN_TESTABLE)  # with no factor below 1: 99.9999999
 HEALTHY = 60  # minutes of clean traffic before trouble starts
 MAX_HISTORY = 720  # longest healthy history a generated test replays (minutes at 1m steps)
