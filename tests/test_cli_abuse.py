@@ -50,19 +50,22 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_during_the_write_leaves_no_temporary_file(tmp_path: Path,
                                                              signum: int) -> None:
-    """The signal arrives as soon as the first temporary exists (a thread watching the
-    directory sends it), in the middle of writing 3 x 30 MB."""
+    """The signal arrives once the first temporary exists, before its 30 MB are written: the
+    process sends it to itself from the writer's own ``os.fdopen`` (so it lands mid-write
+    however loaded the machine is; a watching thread once lost the race and saw exit 0)."""
     code = f"""
-        import os, sys, threading
+        import os, sys
         from pathlib import Path
         from slo.outputs.writer import Rendered, write_atomically
         out = Path(sys.argv[1])
         out.mkdir()
-        def watch():
-            while not any(p.name.endswith(".tmp") for p in out.iterdir()):
-                pass
+        real_fdopen = os.fdopen
+        def fdopen(*args, **kwargs):
+            opened = real_fdopen(*args, **kwargs)
+            assert any(p.name.endswith(".tmp") for p in out.iterdir())
             os.kill(os.getpid(), {int(signum)})
-        threading.Thread(target=watch, daemon=True).start()
+            return opened
+        os.fdopen = fdopen
         write_atomically(out, [Rendered(f"f{{i}}.yml", "x" * 30_000_000) for i in range(3)])
     """
     proc = run(code, str(tmp_path / "out"))

@@ -21,7 +21,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slo.cli import _precheck, main
-from slo.engines import discovery
 from slo.errors import UserError
 from slo.model.spec import EventsSLI, GoodEventsSLI, QuerySLI
 from slo.model.synthesis import regex_examples
@@ -157,19 +156,14 @@ def test_generated_input_feeds_the_real_selectors(rendered: Path) -> None:
     assert "vector(0)" not in rules.replace("vector(0.", "")
 
 
-def test_generated_tests_pass_on_every_promtool(rendered: Path, every_promtool: str) -> None:
-    run = subprocess.run([every_promtool, "test", "rules", str(rendered / "home-wifi.test.yml"),
+def test_generated_tests_pass(rendered: Path, promtool: str) -> None:
+    """On the default promtool; tests/corpus runs the same shapes (a subquery and a rate form
+    with 'or on() vector(0)', six nines, the OpenSLO README's ratio) on promtool 3.5, 2.53,
+    2.42 and vmalert-tool, so this file does not pay for the four engines a second time."""
+    run = subprocess.run([promtool, "test", "rules", str(rendered / "home-wifi.test.yml"),
                           str(rendered / "localhost-server.test.yml")],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-
-
-def test_generated_tests_pass_under_vmalert_tool(rendered: Path, cli) -> None:
-    discovery.find("vmalert-tool")
-    result = cli.invoke(main, ["test", "--engine", "vmalert",
-                               str(rendered / "home-wifi.test.yml"),
-                               str(rendered / "localhost-server.test.yml")])
-    assert result.exit_code == 0, result.output
 
 
 NO_DATA = ("answers even when no series matches ({}): the generated promtool tests feed this "
