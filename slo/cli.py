@@ -323,6 +323,8 @@ def validate_cmd(specs: tuple[str, ...], no_check: bool) -> None:
     spec that validates renders.
     """
     loaded = _load(specs)
+    if not any(spec.slos for spec in loaded):  # render refuses it: so does validate, first
+        raise UserError(NO_SLO)
     with _without_cycle_collector():
         files = render(loaded, Options("prometheus", NATIVE))
     if not no_check:

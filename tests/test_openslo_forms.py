@@ -78,19 +78,21 @@ def test_a_service_object_is_checked(tmp_path: Path, cli) -> None:
         f"error: {path}: Service web: spec.markdown: unknown field (allowed here: description)"]
 
 
-def test_targets_alone_validate_and_render_says_there_is_nothing(tmp_path: Path, cli) -> None:
+def test_targets_alone_are_refused_by_validate_and_render_alike(tmp_path: Path, cli) -> None:
+    """A valid target with no SLO renders nothing; render refuses it, so validate does too
+    (a spec that validates renders), with the same line saying to give the files together."""
     path = tmp_path / "targets.yaml"
     path.write_text("apiVersion: openslo/v1\nkind: AlertNotificationTarget\n"
                     "metadata: {name: OnCallDevopsSlackNotification}\n"
                     "spec: {description: Sends P1 alerts to Slack, target: slack}\n")
-    result = cli.invoke(main, ["validate", str(path)])
-    assert result.exit_code == 0 and result.stdout == "ok: 0 spec(s), 0 SLO(s)\n"
     out = tmp_path / "out"
-    result = cli.invoke(main, ["render", str(path), "-o", str(out)])
-    assert result.exit_code == 1 and not out.exists()
-    assert result.stderr.splitlines() == [
-        "error: no SLO in the files given, nothing to render (OpenSLO targets, policies and "
-        "SLIs render with the SLOs that use them: give those files together)"]
+    for args in (["validate", str(path)], ["render", str(path), "-o", str(out)]):
+        result = cli.invoke(main, args)
+        assert result.exit_code == 1 and not out.exists()
+        assert result.stdout == ""
+        assert result.stderr.splitlines() == [
+            "error: no SLO in the files given, nothing to render (OpenSLO targets, policies "
+            "and SLIs render with the SLOs that use them: give those files together)"]
 
 
 SLOTH_SHOP = """\
@@ -132,3 +134,20 @@ def test_a_default_tier_that_cannot_fire_is_noted_in_the_rule_file(tmp_path: Pat
         "# Note: shop/checkout: the default page tier page-1h (1h/5m at 14.4x the budget) is "
         "left out: 14.4 x budget 0.1 >= 1, so its threshold is an error ratio of 100% or more "
         "and it could never fire."]
+
+
+def test_a_metric_source_by_reference_says_what_to_write(tmp_path: Path, cli) -> None:
+    """The OpenSLO README's SLI names its data source by ``metricSourceRef`` and no ``type``:
+    one line naming that field (never "None cannot map")."""
+    doc = yaml.safe_load(LOW.read_text())
+    good = doc["spec"]["indicator"]["spec"]["ratioMetric"]["good"]["metricSource"]
+    del good["type"]
+    good["metricSourceRef"] = "redshift-datasource"
+    path = tmp_path / "ref.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    result = cli.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}: SLO checkout: spec.indicator.spec.ratioMetric.good.metricSource."
+        "metricSourceRef: 'redshift-datasource': a referenced data source is not followed: set "
+        "'type: Prometheus' here (only Prometheus data sources render to Prometheus rules)"]

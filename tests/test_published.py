@@ -220,10 +220,11 @@ UPSTREAM: dict[str, int | list[str]] = {
 
 
 def _check(path: Path, expected: int | list[str], tmp_path: Path, cli) -> None:
-    if expected == 0:  # valid objects, no SLO among them: validate says ok, render refuses
+    if expected == 0:  # valid objects, no SLO among them: validate and render refuse alike
         assert load_paths([str(path)]) == []
-        result = cli.invoke(main, ["render", str(path), "-o", str(tmp_path / "out")])
-        assert result.exit_code == 1 and result.stderr == f"error: {NO_SLO}\n"
+        for args in (["validate", str(path)], ["render", str(path), "-o", str(tmp_path / "o")]):
+            result = cli.invoke(main, args)
+            assert result.exit_code == 1 and result.stderr == f"error: {NO_SLO}\n"
         return
     if isinstance(expected, int):
         assert sum(len(s.slos) for s in load_paths([str(path)])) == expected

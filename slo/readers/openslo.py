@@ -2,8 +2,10 @@
 v1alpha SLOs (the version Sloth reads) go to :mod:`slo.readers.openslo_v1alpha`.
 
 A file may hold many documents, or one document holding a list of objects (as ``oslo``
-validates); ``SLI``, ``AlertPolicy``, ``AlertCondition``, ``AlertNotificationTarget`` and
-``DataSource`` objects may be inline or referenced by name from any file given in the same run.
+validates); ``SLI``, ``AlertPolicy``, ``AlertCondition`` and ``AlertNotificationTarget``
+objects may be inline or referenced by name from any file given in the same run. ``DataSource``
+objects are checked, but a ``metricSourceRef`` is not followed: a metric source says
+``type: Prometheus`` itself.
 
 What maps how (anything else is a problem naming its field, never dropped silently;
 docs/openslo.md has the whole table):
@@ -375,6 +377,15 @@ def _prometheus_query(f: Fields, value: Any, path: str) -> str | None:
     if src is None:
         return None
     kind = src.get("type")
+    if kind is None and "metricSourceRef" in src:  # the type would be the DataSource's
+        f.fail(join(p, "metricSourceRef"), f"{src['metricSourceRef']!r}: a referenced data "
+               "source is not followed: set 'type: Prometheus' here (only Prometheus data "
+               "sources render to Prometheus rules)")
+        return None
+    if kind is None:
+        f.fail(join(p, "type"), "is required: only Prometheus data sources render to "
+               "Prometheus rules ('type: Prometheus')")
+        return None
     if not isinstance(kind, str) or kind.lower() != "prometheus":
         f.fail(join(p, "type"), f"{kind!r} cannot map: only Prometheus data sources render "
                "to Prometheus rules")
