@@ -52,11 +52,15 @@ def test_a_signal_during_the_write_leaves_no_temporary_file(tmp_path: Path,
                                                              signum: int) -> None:
     """The signal arrives once the first temporary exists, before its 30 MB are written: the
     process sends it to itself from the writer's own ``os.fdopen`` (so it lands mid-write
-    however loaded the machine is; a watching thread once lost the race and saw exit 0)."""
+    however loaded the machine is)."""
     code = f"""
-        import os, sys
+        import os, signal, sys
         from pathlib import Path
         from slo.outputs.writer import Rendered, write_atomically
+        # as from a terminal: under nohup (SIGHUP ignored) or a background job (SIGINT
+        # ignored) the writer rightly leaves an ignored signal ignored and finishes
+        signal.signal({int(signum)}, signal.default_int_handler
+                      if {int(signum)} == signal.SIGINT else signal.SIG_DFL)
         out = Path(sys.argv[1])
         out.mkdir()
         real_fdopen = os.fdopen
