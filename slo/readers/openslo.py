@@ -236,7 +236,10 @@ def budgeting_method(f: Fields, value: Any, path: str) -> None:
                "is supported")
 
 
-def _time_window(f: Fields, value: Any, path: str) -> int | None:
+def one_window(f: Fields, value: Any, path: str, required: tuple[str, ...]
+               ) -> tuple[dict[str, Any], str] | None:
+    """The only item of a time-window list (v1's ``timeWindow``, v1alpha's ``timeWindows``)
+    and its path: an SLO has one period."""
     items = f.sequence(value, path)
     if items is None:
         return None
@@ -244,9 +247,15 @@ def _time_window(f: Fields, value: Any, path: str) -> int | None:
         f.fail(path, "must list exactly one time window")
         return None
     p = join(path, 0)
-    w = f.mapping(items[0], p, required=("duration",), optional=("isRolling", "calendar"))
-    if w is None:
+    w = f.mapping(items[0], p, required=required, optional=("isRolling", "calendar"))
+    return None if w is None else (w, p)
+
+
+def _time_window(f: Fields, value: Any, path: str) -> int | None:
+    got = one_window(f, value, path, ("duration",))
+    if got is None:
         return None
+    w, p = got
     if "calendar" in w or w.get("isRolling") is not True:
         f.fail(join(p, "isRolling"), "calendar windows are not supported: use a rolling "
                "window (isRolling: true)")

@@ -29,6 +29,7 @@ from slo.readers.openslo import (
     assumed_period,
     budgeting_method,
     no_time_slices,
+    one_window,
     promql_template,
     target_percent,
 )
@@ -119,16 +120,10 @@ def _slo(f: Fields, name: str, meta: dict[str, Any], value: Any) -> Read | None:
 
 
 def _time_windows(f: Fields, value: Any, path: str) -> int | None:
-    items = f.sequence(value, path)
-    if items is None:
+    got = one_window(f, value, path, ("count", "unit"))
+    if got is None:
         return None
-    if len(items) != 1:
-        f.fail(path, "must list exactly one time window")
-        return None
-    p = join(path, 0)
-    w = f.mapping(items[0], p, required=("count", "unit"), optional=("isRolling", "calendar"))
-    if w is None:
-        return None
+    w, p = got
     if "calendar" in w:
         f.fail(join(p, "calendar"), CALENDAR)
         return None
